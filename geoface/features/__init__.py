@@ -1,0 +1,21 @@
+"""Mesh features (triangle areas and angles, edge strains) and the feature table."""
+
+from ._geometry import QC_STATUSES, GeometryResult, compute_geometry, edge_lengths
+from ._names import feature_map, feature_mirror, feature_names
+from ._table import FeatureTable, extract_table, sidecar_paths
+from ._transformer import FeatureResult, MeshFeatures
+
+__all__ = [
+    "QC_STATUSES",
+    "FeatureResult",
+    "FeatureTable",
+    "GeometryResult",
+    "MeshFeatures",
+    "compute_geometry",
+    "edge_lengths",
+    "extract_table",
+    "feature_map",
+    "feature_mirror",
+    "feature_names",
+    "sidecar_paths",
+]

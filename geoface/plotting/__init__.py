@@ -1,0 +1,16 @@
+"""Figures: every function takes ``ax=None`` (where it draws one panel) and returns the figure."""
+
+from ._faces import plot_face, plot_faces
+from ._mesh import plot_mesh
+from ._profile import plot_region_profile, region_profile
+from ._style import REGION_COLOURS, save_figure
+
+__all__ = [
+    "REGION_COLOURS",
+    "plot_face",
+    "plot_faces",
+    "plot_mesh",
+    "plot_region_profile",
+    "region_profile",
+    "save_figure",
+]
