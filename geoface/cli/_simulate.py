@@ -41,6 +41,7 @@ def run(args) -> int:
         noise=args.noise,
         image_size=args.image_size,
     )
-    n = sum(1 for _ in open(csv, encoding="utf-8")) - 1
+    with open(csv, encoding="utf-8") as fh:
+        n = sum(1 for _ in fh) - 1
     print(f"simulated {n} faces of {args.subjects} {args.population} subjects → {csv}")
     return 0
