@@ -17,7 +17,7 @@ all: test
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
-	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -e '.[dev,dlib]'
+	$(UV) pip install --quiet --python $(VENV)/bin/python -e '.[dev,dlib]'
 	@touch $@
 
 ## setup: create .venv with geoface and every dependency
