@@ -34,7 +34,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--chunk", type=int, default=None, help="faces per block (default: library's)")
+    parser.add_argument(
+        "--chunk", type=int, default=None, help="faces per block (default: library's)"
+    )
     args = parser.parse_args()
 
     if hasattr(os, "sched_setaffinity"):
@@ -61,15 +63,20 @@ def main() -> None:
     best, median = min(times), statistics.median(times)
     n_ok = int((result.status == "ok").sum())
 
-    print(f"geoface feature benchmark  ({platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}, NumPy {np.__version__}, 1 core)")
+    print(
+        f"geoface feature benchmark  ({platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}, 1 core)"
+    )
     print(f"  faces                 {len(landmarks):,} ({n_ok:,} ok), simulated in {t_sim:.1f} s")
-    print(f"  mesh                  {mesh.n_triangles} triangles, {mesh.n_edges} edges "
-          f"→ {result.features.shape[1]} features/face")
-    print(f"  time per run          median {median:.3f} s, best {best:.3f} s "
-          f"({args.repeats} runs)")
-    print(f"  throughput            {len(landmarks) / median:,.0f} faces/s (median), "
-          f"{len(landmarks) / best:,.0f} faces/s (best)")
+    print(
+        f"  mesh                  {mesh.n_triangles} triangles, {mesh.n_edges} edges "
+        f"→ {result.features.shape[1]} features/face"
+    )
+    print(f"  time per run          median {median:.3f} s, best {best:.3f} s ({args.repeats} runs)")
+    print(
+        f"  throughput            {len(landmarks) / median:,.0f} faces/s (median), "
+        f"{len(landmarks) / best:,.0f} faces/s (best)"
+    )
     verdict = "meets" if len(landmarks) / median >= TARGET else "MISSES"
     print(f"  target                {TARGET:,} faces/s on one core: {verdict}")
 

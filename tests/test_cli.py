@@ -21,8 +21,9 @@ def run(capsys, *argv):
 def test_simulate_then_extract(tmp_path, capsys):
     code, out, _ = run(capsys, "simulate", "--out", tmp_path / "sim", "--subjects", 3, "--takes", 1)
     assert code == 0 and "simulated 21 faces" in out
-    code, out, _ = run(capsys, "extract", tmp_path / "sim" / "landmarks.csv", "--out",
-                       tmp_path / "features.csv")
+    code, out, _ = run(
+        capsys, "extract", tmp_path / "sim" / "landmarks.csv", "--out", tmp_path / "features.csv"
+    )
     assert code == 0 and "21 faces" in out and "ok 21" in out
     table = FeatureTable.read(tmp_path / "features.csv")
     # manifest columns (id, subject, label, path, …) are carried to the table
@@ -31,10 +32,18 @@ def test_simulate_then_extract(tmp_path, capsys):
 
 
 def test_extract_neutral_reference_and_parquet(tmp_path, capsys):
-    run(capsys, "simulate", "--out", tmp_path / "sim", "--subjects", 2, "--takes", 1,
-        "--no-images")
-    code, out, _ = run(capsys, "extract", tmp_path / "sim" / "landmarks.csv", "--out",
-                       tmp_path / "f.parquet", "--reference", "neutral", "--iod", "corners")
+    run(capsys, "simulate", "--out", tmp_path / "sim", "--subjects", 2, "--takes", 1, "--no-images")
+    code, _, _ = run(
+        capsys,
+        "extract",
+        tmp_path / "sim" / "landmarks.csv",
+        "--out",
+        tmp_path / "f.parquet",
+        "--reference",
+        "neutral",
+        "--iod",
+        "corners",
+    )
     assert code == 0
     info = json.loads((tmp_path / "f.meta.json").read_text())
     assert info["options"]["reference"] == "neutral" and info["options"]["iod"] == "corners"
@@ -47,8 +56,9 @@ def test_extract_reuses_a_saved_mesh(tmp_path, capsys, sim):
     csv = tmp_path / "lm.csv"
     write_landmark_csv(csv, sim.landmarks, sim.meta)
     assert run(capsys, "extract", csv, "--out", tmp_path / "a.csv", "--mesh", "fit")[0] == 0
-    code, _, _ = run(capsys, "extract", csv, "--out", tmp_path / "b.csv", "--mesh",
-                     tmp_path / "a.meta.json")
+    code, _, _ = run(
+        capsys, "extract", csv, "--out", tmp_path / "b.csv", "--mesh", tmp_path / "a.meta.json"
+    )
     assert code == 0
     a, b = FeatureTable.read(tmp_path / "a.csv"), FeatureTable.read(tmp_path / "b.csv")
     assert a.mesh == b.mesh  # the saved custom mesh is reused
@@ -84,7 +94,7 @@ def test_extract_keeps_failed_rows_and_reports(tmp_path, capsys, sim):
 def test_errors_are_one_line_without_traceback(tmp_path, capsys, make, message):
     src = tmp_path / "in.csv"
     make(src)
-    code, out, err = run(capsys, "extract", src, "--out", tmp_path / "f.csv")
+    code, _, err = run(capsys, "extract", src, "--out", tmp_path / "f.csv")
     assert code == 2
     assert err.startswith("geoface: error:") and message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -92,8 +102,9 @@ def test_errors_are_one_line_without_traceback(tmp_path, capsys, make, message):
 
 
 def test_mesh_command(tmp_path, capsys, sim):
-    code, out, _ = run(capsys, "mesh", "--out", tmp_path / "mesh.pdf", "--json",
-                       tmp_path / "mesh.json", "--points")
+    code, out, _ = run(
+        capsys, "mesh", "--out", tmp_path / "mesh.pdf", "--json", tmp_path / "mesh.json", "--points"
+    )
     assert code == 0 and "107 triangles, 174 edges" in out and "mirror-symmetric: True" in out
     assert (tmp_path / "mesh.pdf").stat().st_size > 1000
     assert (tmp_path / "mesh.png").stat().st_size > 1000
@@ -101,7 +112,9 @@ def test_mesh_command(tmp_path, capsys, sim):
     from geoface.landmarks import write_landmarks_npz
 
     write_landmarks_npz(tmp_path / "lm.npz", sim.landmarks)
-    code, out, _ = run(capsys, "mesh", "--out", tmp_path / "infant.pdf", "--fit", tmp_path / "lm.npz")
+    code, out, _ = run(
+        capsys, "mesh", "--out", tmp_path / "infant.pdf", "--fit", tmp_path / "lm.npz"
+    )
     assert code == 0 and "mirror-symmetric: True" in out
 
 
@@ -132,8 +145,13 @@ def test_console_script_entry_point(tmp_path):
     assert exe is not None
     ok = subprocess.run([exe, "--version"], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.startswith("geoface ")
-    bad = subprocess.run([exe, "extract", str(tmp_path / "x.csv"), "--out", str(tmp_path / "f.csv")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [exe, "extract", str(tmp_path / "x.csv"), "--out", str(tmp_path / "f.csv")],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    mod = subprocess.run([sys.executable, "-m", "geoface", "--help"], capture_output=True, text=True)
+    mod = subprocess.run(
+        [sys.executable, "-m", "geoface", "--help"], capture_output=True, text=True
+    )
     assert mod.returncode == 0 and "extract" in mod.stdout

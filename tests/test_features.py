@@ -38,7 +38,9 @@ def _reference_features(shape, mesh):
 def test_matches_a_slow_reference_implementation(faces, mesh):
     got = MeshFeatures().fit_transform(faces[:5])
     for k in range(5):
-        np.testing.assert_allclose(got[k], _reference_features(faces[k], mesh), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(
+            got[k], _reference_features(faces[k], mesh), rtol=1e-9, atol=1e-9
+        )
 
 
 def test_golden_values_on_fixed_shapes(template, mesh):
@@ -74,7 +76,9 @@ def _similarity(shapes, theta, scale, shift):
 )
 def test_invariant_to_translation_rotation_and_scale(sim_faces, theta, scale, dx, dy):
     base = compute_geometry(sim_faces, Mesh.default()).features
-    moved = compute_geometry(_similarity(sim_faces, theta, scale, (dx, dy)), Mesh.default()).features
+    moved = compute_geometry(
+        _similarity(sim_faces, theta, scale, (dx, dy)), Mesh.default()
+    ).features
     np.testing.assert_allclose(moved, base, rtol=1e-8, atol=1e-8 * np.abs(base).max())
 
 
@@ -107,7 +111,12 @@ def test_names_are_stable_and_mapped(mesh):
     fmap = feature_map(mesh)
     assert fmap["feature"].tolist() == names
     row = fmap.set_index("feature").loc["tri_036_angle_3"]
-    assert (row["vertices"], row["apex"], row["region"], row["side"]) == ("21-22-27", 27, "glabella", "midline")
+    assert (row["vertices"], row["apex"], row["region"], row["side"]) == (
+        "21-22-27",
+        27,
+        "glabella",
+        "midline",
+    )
     assert row["label"] == "glabella · tri 36 angle 3"
     assert set(fmap["kind"]) == {"area", "angle", "strain"}
 
@@ -136,7 +145,9 @@ def test_qc_measures_roll_and_shape_fit(template):
 def test_input_forms_agree(faces):
     f = MeshFeatures().fit(faces)
     flat = np.concatenate([faces[..., 0], faces[..., 1]], axis=1)
-    frame = pd.DataFrame(flat, columns=[f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)])
+    frame = pd.DataFrame(
+        flat, columns=[f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)]
+    )
     np.testing.assert_array_equal(f.transform(flat), f.transform(faces))
     np.testing.assert_array_equal(f.transform(frame), f.transform(faces))
     assert f.transform(faces[0]).shape == (1, 602)
@@ -174,9 +185,16 @@ def test_neutral_reference_falls_back_and_flags(sim):
     meta = sim.meta.copy()
     drop = (meta["subject"] == "s001") & (meta["label"] == "neutral")
     label = meta["label"].where(~drop, "happy")
-    frame = pd.concat([meta.assign(label=label), pd.DataFrame(
-        np.concatenate([sim.landmarks[..., 0], sim.landmarks[..., 1]], axis=1),
-        columns=[f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)])], axis=1)
+    frame = pd.concat(
+        [
+            meta.assign(label=label),
+            pd.DataFrame(
+                np.concatenate([sim.landmarks[..., 0], sim.landmarks[..., 1]], axis=1),
+                columns=[f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)],
+            ),
+        ],
+        axis=1,
+    )
     f = MeshFeatures(reference="neutral").fit(frame)
     res = f.transform_with_qc(frame)
     fallback = res.qc["qc_reference_fallback"].to_numpy()
@@ -202,12 +220,14 @@ def test_sklearn_pipeline_and_clone(sim):
     from sklearn.preprocessing import StandardScaler
 
     flat = np.concatenate([sim.landmarks[..., 0], sim.landmarks[..., 1]], axis=1)
-    pipe = make_pipeline(MeshFeatures(), SimpleImputer(), StandardScaler(),
-                         LogisticRegression(max_iter=2000))
+    pipe = make_pipeline(
+        MeshFeatures(), SimpleImputer(), StandardScaler(), LogisticRegression(max_iter=2000)
+    )
     params = clone(pipe).get_params()
     assert params["meshfeatures__reference"] == "template"
-    scores = cross_val_score(pipe, flat, sim.meta["label"], groups=sim.meta["subject"],
-                             cv=GroupKFold(n_splits=2))
+    scores = cross_val_score(
+        pipe, flat, sim.meta["label"], groups=sim.meta["subject"], cv=GroupKFold(n_splits=2)
+    )
     assert scores.mean() > 0.5  # chance is 1/7
     pipe.fit(flat, sim.meta["label"])
     assert len(pipe[:-1].get_feature_names_out()) == 602

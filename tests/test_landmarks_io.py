@@ -70,11 +70,13 @@ def test_csv_accepts_openface_padding_and_keeps_bad_values_as_nan(tmp_path, face
 def test_csv_missing_columns_is_one_clear_error(tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"id": [1], "x_0": [1.0]}).to_csv(path, index=False)
-    with pytest.raises(GeofaceError, match=r"lacks landmark columns x_1, x_2, x_3, x_4, … \(135 in all\)"):
+    with pytest.raises(
+        GeofaceError, match=r"lacks landmark columns x_1, x_2, x_3, x_4, … \(135 in all\)"
+    ):
         read_landmark_csv(path)
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(GeofaceError, match="cannot parse .* as CSV"):
+    with pytest.raises(GeofaceError, match=r"cannot parse \S+ as CSV"):
         read_landmark_csv(empty)
 
 
@@ -103,15 +105,15 @@ def test_read_input_dispatches_on_kind(tmp_path, faces):
     assert lm.shape == (3, 68, 2)
     assert meta["id"].tolist() == ["f0", "f1", "f2"]
     assert meta["path"].tolist() == ["", "f1.jpg", ""]
-    lm1, meta1 = read_landmark_input(folder / "f1.pts")
+    _, meta1 = read_landmark_input(folder / "f1.pts")
     assert meta1["path"].tolist() == ["f1.jpg"]
-    with pytest.raises(GeofaceError, match="has extension '.txt'"):
+    with pytest.raises(GeofaceError, match=r"has extension '\.txt'"):
         (tmp_path / "x.txt").write_text("")
         read_landmark_input(tmp_path / "x.txt")
     with pytest.raises(GeofaceError, match="does not exist"):
         read_landmark_input(tmp_path / "nope.csv")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(GeofaceError, match="holds no .pts"):
+    with pytest.raises(GeofaceError, match=r"holds no \.pts"):
         read_landmark_input(tmp_path / "empty")
 
 

@@ -12,8 +12,6 @@ from geoface.mesh import (
     generalized_procrustes,
     mirror_shapes,
     region_of,
-    symmetrise,
-    triangulate_symmetric,
 )
 from tests.conftest import needs_helen
 
@@ -45,7 +43,9 @@ def test_default_mesh_is_mirror_symmetric(mesh):
     np.testing.assert_array_equal(mesh.triangle_mirror[mesh.triangle_mirror], np.arange(107))
     np.testing.assert_array_equal(mesh.edge_mirror[mesh.edge_mirror], np.arange(174))
     # mirrored simplices share region, and sides swap
-    np.testing.assert_array_equal(mesh.triangle_regions, mesh.triangle_regions[mesh.triangle_mirror])
+    np.testing.assert_array_equal(
+        mesh.triangle_regions, mesh.triangle_regions[mesh.triangle_mirror]
+    )
     swap = {"right": "left", "left": "right", "midline": "midline"}
     assert [swap[s] for s in mesh.triangle_sides] == list(mesh.triangle_sides[mesh.triangle_mirror])
 
@@ -58,7 +58,11 @@ def test_mesh_triangles_are_proper_and_cover_the_face(mesh, template):
     assert (np.abs(cross) > 1e-4).all()
     assert set(np.unique(mesh.triangles)) == set(range(68))  # every landmark is a vertex
     # edges are exactly the triangles' sides
-    sides = {tuple(sorted(e)) for t in mesh.triangles.tolist() for e in ((t[0], t[1]), (t[0], t[2]), (t[1], t[2]))}
+    sides = {
+        tuple(sorted(e))
+        for t in mesh.triangles.tolist()
+        for e in ((t[0], t[1]), (t[0], t[2]), (t[1], t[2]))
+    }
     assert sides == {tuple(e) for e in mesh.edges.tolist()}
     te = mesh.triangle_edges
     for k, (a, b, c) in enumerate(mesh.triangles.tolist()):

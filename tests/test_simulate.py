@@ -56,8 +56,15 @@ def test_expressions_move_what_they_should():
 
 
 def test_infants_have_infant_proportions():
-    kw = {"n_subjects": 20, "takes": 1, "classes": ("neutral",), "noise": 0.0, "max_yaw": 0,
-          "max_pitch": 0, "max_roll": 0}
+    kw = {
+        "n_subjects": 20,
+        "takes": 1,
+        "classes": ("neutral",),
+        "noise": 0.0,
+        "max_yaw": 0,
+        "max_pitch": 0,
+        "max_roll": 0,
+    }
     infants = simulate_landmarks(population="infant", random_state=0, **kw).landmarks
     adults = simulate_landmarks(population="adult", random_state=0, **kw).landmarks
 

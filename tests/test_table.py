@@ -83,9 +83,9 @@ def test_read_refuses_incomplete_tables(tmp_path, table):
     with pytest.raises(GeofaceError, match=r"lacks columns \['tri_004_area'\]"):
         FeatureTable.read(path)
     sidecar_paths(path)[0].unlink()
-    with pytest.raises(GeofaceError, match="has no sidecar t.meta.json"):
+    with pytest.raises(GeofaceError, match=r"has no sidecar t\.meta\.json"):
         FeatureTable.read(path)
-    with pytest.raises(GeofaceError, match="use .csv"):
+    with pytest.raises(GeofaceError, match=r"use \.csv"):
         table.write(tmp_path / "t.xlsx")
 
 
