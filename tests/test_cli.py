@@ -126,6 +126,8 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
             assert (tmp_path / "demo" / "figures" / f"{name}.{ext}").stat().st_size > 1000
     assert (tmp_path / "demo" / "features.csv").exists()
     assert "Ground truth check" in out and "6/6 classes" in out
+    assert "xgb on 168 faces" in out and "svm on 168 faces" in out
+    assert (tmp_path / "demo" / "runs" / "xgb" / "metrics.json").exists()
 
 
 @needs_helen

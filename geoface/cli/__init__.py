@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import GeofaceError
-from . import _demo, _extract, _mesh, _simulate
+from . import _demo, _extract, _fit, _mesh, _predict, _simulate, _split
 
 __all__ = ["build_parser", "main"]
 
@@ -15,15 +15,25 @@ __all__ = ["build_parser", "main"]
 COMMANDS = {
     "simulate": _simulate,
     "extract": _extract,
+    "split": _split,
+    "fit": _fit,
+    "predict": _predict,
     "mesh": _mesh,
     "demo": _demo,
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: what is wrong and where to look."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="geoface",
         description="Interpretable facial-expression analysis from facial geometry.",
     )
@@ -41,7 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     one line, ``geoface: error: …``, with exit status 2 and no traceback.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(COMMANDS[args.command].run(args) or 0)
     except GeofaceError as exc:

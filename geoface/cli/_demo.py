@@ -10,8 +10,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "demo",
         help="run the pipeline on the embedded simulated data and write figures",
-        description="Simulate infant faces, extract mesh features and draw the figures: "
-        "everything runs offline.",
+        description="Simulate infant faces, extract mesh features, draw the figures and "
+        "cross-validate XGBoost and an SVM on subject-grouped folds: everything runs offline.",
     )
     p.add_argument(
         "--out",
@@ -39,11 +39,11 @@ def run(args) -> int:
     out: Path = args.out
     figs = out / "figures"
 
-    print(f"[1/3] simulating {args.subjects} infant subjects × 7 expressions × 4 takes")
+    print(f"[1/4] simulating {args.subjects} infant subjects × 7 expressions × 4 takes")
     data = simulate_landmarks(n_subjects=args.subjects, population="infant", random_state=args.seed)
     csv = write_simulated_dataset(out / "data", data, progress=True)
 
-    print("[2/3] extracting mesh features")
+    print("[2/4] extracting mesh features")
     landmarks, meta = read_landmark_csv(csv)
     table = extract_table(landmarks, meta, source=str(csv))
     table_path = table.write(out / "features.csv")
@@ -54,7 +54,7 @@ def run(args) -> int:
         f"{table.mesh.n_edges} edges) → {table_path}; qc: {counts}"
     )
 
-    print("[3/3] drawing figures")
+    print("[3/4] drawing figures")
     written = []
     fig = plot_mesh(table.mesh)
     written += save_figure(fig, figs / "mesh")
@@ -87,6 +87,29 @@ def run(args) -> int:
             f"(moves: {', '.join(sorted(data.moved_regions[c]))})"
         )
     print(f"  {hits}/{len(classes)} classes")
+    print(
+        f"\n[4/4] subject-grouped cross-validation (5 folds, seed {args.seed}): XGBoost and RBF-SVM"
+    )
+    from ..models import Run, fit_run
+    from ..splits import make_splits
+    from ._fit import summary_lines
+
+    splits = make_splits(table.frame, folds=5, seed=args.seed)
+    splits.write(out / "splits.csv")
+    for model in ("xgb", "svm"):
+        run_dir = fit_run(
+            table,
+            out / "runs" / model,
+            model=model,
+            splits=splits,
+            seed=args.seed,
+            overwrite=True,
+            command=["geoface", "demo"],
+            table_path=str(table_path),
+        )
+        for line in summary_lines(Run(run_dir).metrics):
+            print("      " + line)
+        written += sorted((run_dir / "figures").glob("*.png"))
     print(f"\nfigures: {', '.join(str(p) for p in written if p.suffix == '.png')}")
     print(f"demo finished in {time.perf_counter() - t0:.1f} s → {out}")
     return 0

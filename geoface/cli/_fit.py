@@ -1,0 +1,122 @@
+"""``geoface fit``: cross-validated geometric classifiers with honest metrics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..models import MODELS
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="cross-validate a classifier on grouped folds → run directory",
+        description="Train a classifier on a feature table with subject-grouped cross-"
+        "validation: out-of-fold predictions for every face, metrics with 95%% confidence "
+        "intervals (bootstrap over subjects), chance levels, an overfitting report, figures, "
+        "and the final model refitted on all faces.",
+    )
+    p.add_argument("features", type=Path, help="feature table from 'geoface extract'")
+    p.add_argument("--out", required=True, type=Path, help="run directory to create")
+    p.add_argument(
+        "--model",
+        choices=list(MODELS),
+        default="xgb",
+        help="classifier (default xgb): "
+        + "; ".join(f"{k} = {v.description}" for k, v in MODELS.items()),
+    )
+    p.add_argument("--target", default="label", help="column to predict (default label)")
+    p.add_argument("--group", default="subject", help="grouping column (default subject)")
+    p.add_argument("--splits", type=Path, help="shared splits CSV from 'geoface split'")
+    p.add_argument(
+        "--folds",
+        default="5",
+        help="folds when no --splits is given: a number or 'loso' (default 5)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="nested CV over the model's search space (inner folds grouped too)",
+    )
+    p.add_argument(
+        "--permutations",
+        type=int,
+        default=0,
+        help="label-permutation test with N permutations (default 0: off)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=2000,
+        help="subject-bootstrap replicates for the CIs (default 2000)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+def summary_lines(metrics: dict) -> list[str]:
+    """A few lines with the headline metrics, their CIs and the chance levels."""
+    ci = metrics["ci95"]
+
+    def fmt(name):
+        value = metrics[name]
+        if value is None:
+            return f"{name.replace('_', ' ')} n/a"
+        return (
+            f"{name.replace('_', ' ')} {value:.3f} [{ci[name]['low']:.3f}, {ci[name]['high']:.3f}]"
+        )
+
+    chance = metrics["chance"]
+    gap = metrics["overfitting"]["mean"]
+    lines = [
+        f"{metrics['model']} on {metrics['n_used']} faces of {metrics['n_groups']} subjects, "
+        f"{metrics['n_folds']} folds (95% CI, bootstrap over subjects):",
+        "  " + "; ".join(fmt(n) for n in ("accuracy", "balanced_accuracy", "macro_f1")),
+        "  " + fmt("log_loss") + f" (uniform guess {chance['uniform']['log_loss']:.3f})",
+        f"  chance: accuracy {chance['majority']['accuracy']:.3f} (majority), "
+        f"balanced accuracy {chance['uniform']['balanced_accuracy']:.3f}",
+        f"  overfitting: training balanced accuracy {gap['train_balanced_accuracy']:.3f} vs "
+        f"held-out {gap['test_balanced_accuracy']:.3f} (gap {gap['gap_balanced_accuracy']:+.3f})",
+    ]
+    perm = metrics.get("permutation_test")
+    if perm:
+        lines.append(
+            f"  permutation test: p = {perm['p_value']:.4f} "
+            f"({perm['n_permutations']} permutations, null mean {perm['null_mean']:.3f})"
+        )
+    if metrics["excluded"]:
+        lines.append("  excluded: " + ", ".join(f"{k} {v}" for k, v in metrics["excluded"].items()))
+    return lines
+
+
+def run(args) -> int:
+    from ..features import FeatureTable
+    from ..models import Run, fit_run
+    from ..splits import Splits
+    from ._split import parse_folds
+
+    table = FeatureTable.read(args.features)
+    splits = Splits.read(args.splits) if args.splits else None
+    path = fit_run(
+        table,
+        args.out,
+        model=args.model,
+        target=args.target,
+        group=args.group,
+        splits=splits,
+        folds=parse_folds(args.folds),
+        seed=args.seed,
+        tune=args.tune,
+        permutations=args.permutations,
+        n_boot=args.bootstrap,
+        overwrite=args.overwrite,
+        command=["geoface", *sys.argv[1:]],
+        table_path=str(args.features),
+        progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
+    )
+    for line in summary_lines(Run(path).metrics):
+        print(line)
+    print(f"  → {path}")
+    return 0

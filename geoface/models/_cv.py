@@ -1,0 +1,198 @@
+"""Cross-validation on shared folds: out-of-fold predictions, tuning, overfitting report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import GeofaceError
+from ..metrics import scores_from_confusion
+from ..metrics._scores import confusion_counts
+from ._registry import ModelSpec
+
+__all__ = ["CVResult", "cross_validate", "fit_model"]
+
+
+@dataclass
+class CVResult:
+    """What cross-validation on fixed folds produced.
+
+    Attributes
+    ----------
+    proba : ndarray of shape (n, n_classes)
+        Out-of-fold class probabilities, columns in ``classes`` order.
+    pred : ndarray of int, shape (n,)
+    models : list
+        The model of each fold (fold ``k`` never saw rows of fold ``k``).
+    params : list of dict
+        The parameters each fold's model used (the tuned ones with ``tune``).
+    fold_scores : list of dict
+        Per fold: ``fold, n_train, n_test, train_*, test_*`` and ``gap_*``
+        (train minus test) for accuracy, balanced accuracy and macro-F1, and
+        ``fit_seconds``.
+    """
+
+    proba: np.ndarray
+    pred: np.ndarray
+    models: list = field(default_factory=list)
+    params: list = field(default_factory=list)
+    fold_scores: list = field(default_factory=list)
+
+
+def _weights(spec: ModelSpec, y: np.ndarray) -> dict:
+    if not spec.sample_weight:
+        return {}
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    return {"sample_weight": compute_sample_weight("balanced", y)}
+
+
+def _fit_plain(spec: ModelSpec, X, y, seed: int, params: dict) -> tuple[Any, np.ndarray]:
+    """Fit on labels re-indexed to the classes present; return model and those classes."""
+    present, local = np.unique(y, return_inverse=True)
+    if len(present) < 2:
+        raise GeofaceError(
+            "a training fold holds a single class; use fewer folds or merge rare classes"
+        )
+    model = spec.build(seed, params)
+    model.fit(X, local, **_weights(spec, local))
+    return model, present
+
+
+def _predict_full(model, present: np.ndarray, X, n_classes: int) -> np.ndarray:
+    proba = np.zeros((len(X), n_classes))
+    proba[:, present] = model.predict_proba(X)
+    return proba
+
+
+def _inner_splits(y, groups, seed: int, n_splits: int = 3):
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise GeofaceError("tuning needs at least 2 subjects in every training fold")
+    cv = StratifiedGroupKFold(n_splits=min(n_splits, n_groups), shuffle=True, random_state=seed)
+    import warnings
+
+    with warnings.catch_warnings():
+        # a class thinner than the inner folds only weakens stratification
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        return list(cv.split(np.zeros(len(y)), y, groups))
+
+
+def _tune(spec: ModelSpec, X, y, groups, seed: int, n_classes: int) -> tuple[dict, list]:
+    """Random search over the spec's space, scored by balanced accuracy on inner grouped folds."""
+    from sklearn.model_selection import ParameterSampler
+
+    grid_size = int(np.prod([len(v) for v in spec.search_space.values()]))
+    candidates = list(
+        ParameterSampler(
+            spec.search_space, n_iter=min(spec.n_candidates, grid_size), random_state=seed
+        )
+    )
+    inner = _inner_splits(y, groups, seed)
+    results = []
+    for params in candidates:
+        scores = []
+        for tr, te in inner:
+            model, present = _fit_plain(spec, X[tr], y[tr], seed, params)
+            pred = _predict_full(model, present, X[te], n_classes).argmax(axis=1)
+            cm = confusion_counts(y[te], pred, n_classes)
+            scores.append(float(scores_from_confusion(cm)["balanced_accuracy"]))
+        results.append({"params": params, "balanced_accuracy": float(np.mean(scores))})
+    best = max(results, key=lambda r: r["balanced_accuracy"])
+    return best["params"], results
+
+
+def fit_model(
+    spec: ModelSpec, X, y, groups, *, seed: int, n_classes: int, tune: bool = False
+) -> tuple[Any, np.ndarray, dict]:
+    """Fit one model (tuned by inner grouped CV when ``tune``).
+
+    Returns
+    -------
+    model, present_classes, params
+    """
+    params: dict = {}
+    if tune:
+        params, _ = _tune(spec, X, y, groups, seed, n_classes)
+    model, present = _fit_plain(spec, X, y, seed, params)
+    return model, present, params
+
+
+def _scores(y, pred, n_classes) -> dict[str, float]:
+    s = scores_from_confusion(confusion_counts(y, pred, n_classes))
+    return {k: float(v) for k, v in s.items()}
+
+
+def cross_validate(
+    spec: ModelSpec,
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    folds: np.ndarray,
+    n_classes: int,
+    *,
+    seed: int = 0,
+    tune: bool = False,
+    keep_models: bool = True,
+    progress=None,
+) -> CVResult:
+    """Out-of-fold predictions of ``spec`` on the given folds.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    X : ndarray of shape (n, n_features)
+    y : ndarray of int, shape (n,)
+        Class indices (0 … n_classes-1).
+    groups : ndarray of shape (n,)
+        Subject of each row (inner tuning folds are grouped by it).
+    folds : ndarray of int, shape (n,)
+        Fold of each row.
+    n_classes : int
+    seed : int, default=0
+    tune : bool, default=False
+        Nested CV: choose parameters on inner grouped folds of each training set.
+    keep_models : bool, default=True
+    progress : callable, optional
+        Called with a short message after each fold.
+
+    Returns
+    -------
+    CVResult
+    """
+    proba = np.zeros((len(y), n_classes))
+    result = CVResult(proba=proba, pred=np.zeros(len(y), dtype=int))
+    for k in np.unique(folds):
+        test = folds == k
+        train = ~test
+        t0 = time.perf_counter()
+        model, present, params = fit_model(
+            spec, X[train], y[train], groups[train], seed=seed, n_classes=n_classes, tune=tune
+        )
+        seconds = time.perf_counter() - t0
+        proba[test] = _predict_full(model, present, X[test], n_classes)
+        train_pred = _predict_full(model, present, X[train], n_classes).argmax(axis=1)
+        tr = _scores(y[train], train_pred, n_classes)
+        te = _scores(y[test], proba[test].argmax(axis=1), n_classes)
+        row = {"fold": int(k), "n_train": int(train.sum()), "n_test": int(test.sum())}
+        for name in tr:
+            row[f"train_{name}"] = tr[name]
+            row[f"test_{name}"] = te[name]
+            row[f"gap_{name}"] = tr[name] - te[name]
+        row["fit_seconds"] = round(seconds, 3)
+        result.fold_scores.append(row)
+        result.params.append(params)
+        if keep_models:
+            result.models.append((model, present))
+        if progress is not None:
+            progress(
+                f"fold {int(k)}: test balanced accuracy {te['balanced_accuracy']:.3f} "
+                f"(train {tr['balanced_accuracy']:.3f}) in {seconds:.1f} s"
+            )
+    result.pred = proba.argmax(axis=1)
+    return result

@@ -1,0 +1,174 @@
+"""The classifiers geoface offers, each declared once with defaults and a search space.
+
+Class imbalance is handled by every model: XGBoost gets per-row weights
+inversely proportional to class frequency (``compute_sample_weight("balanced")``);
+the scikit-learn models use ``class_weight="balanced"`` (random forest:
+``"balanced_subsample"``). SVM probabilities come from Platt scaling
+(``CalibratedClassifierCV(method="sigmoid", ensemble=False)`` on 3 internal
+folds of the training data; this touches only probability calibration, never
+which faces are tested).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import GeofaceError
+
+__all__ = ["MODELS", "ModelSpec", "get_model_spec"]
+
+
+def _n_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _xgb(seed: int, params: dict) -> Any:
+    try:
+        from xgboost import XGBClassifier
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise ImportError("the 'xgb' model needs xgboost: pip install xgboost") from exc
+    kw = {
+        "tree_method": "hist",
+        "n_estimators": 200,
+        "max_depth": 4,
+        "learning_rate": 0.1,
+        "subsample": 0.8,
+        "colsample_bytree": 0.5,
+        "max_bin": 64,
+        "min_child_weight": 1,
+        "random_state": seed,
+        "n_jobs": _n_jobs(),
+    }
+    kw.update(params)
+    return XGBClassifier(**kw)
+
+
+def _calibrated(svc: Any) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = CalibratedClassifierCV(svc, method="sigmoid", cv=3, ensemble=False)
+    return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+
+
+def _svm(seed: int, params: dict) -> Any:
+    from sklearn.svm import SVC
+
+    kw = {"C": 10.0, "gamma": "scale"} | params
+    return _calibrated(SVC(kernel="rbf", class_weight="balanced", random_state=seed, **kw))
+
+
+def _svm_linear(seed: int, params: dict) -> Any:
+    from sklearn.svm import LinearSVC
+
+    kw = {"C": 0.1} | params
+    return _calibrated(LinearSVC(class_weight="balanced", max_iter=20000, random_state=seed, **kw))
+
+
+def _logreg(seed: int, params: dict) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    kw = {"C": 0.1} | params
+    clf = LogisticRegression(class_weight="balanced", max_iter=10000, random_state=seed, **kw)
+    return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+
+
+def _rf(seed: int, params: dict) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+
+    kw = {"n_estimators": 500, "max_features": "sqrt", "min_samples_leaf": 1} | params
+    return RandomForestClassifier(
+        class_weight="balanced_subsample", random_state=seed, n_jobs=_n_jobs(), **kw
+    )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model family.
+
+    Attributes
+    ----------
+    name : str
+    description : str
+    build : callable
+        ``build(seed, params) -> estimator``; ``params`` override the defaults.
+    search_space : dict
+        Parameter name (as ``build`` takes it) → candidate values, searched by
+        ``--tune``.
+    n_candidates : int
+        Random-search budget (the whole grid when it is smaller).
+    sample_weight : bool
+        Whether class balance is given as per-row weights to ``fit``.
+    persistence : {"xgboost", "skops"}
+    """
+
+    name: str
+    description: str
+    build: Callable[[int, dict], Any]
+    search_space: dict = field(default_factory=dict)
+    n_candidates: int = 12
+    sample_weight: bool = False
+    persistence: str = "skops"
+
+
+MODELS: dict[str, ModelSpec] = {
+    "xgb": ModelSpec(
+        "xgb",
+        "gradient-boosted trees (XGBoost, hist)",
+        _xgb,
+        {
+            "max_depth": [2, 3, 4, 6],
+            "learning_rate": [0.05, 0.1, 0.2],
+            "n_estimators": [100, 200, 400],
+            "subsample": [0.7, 1.0],
+            "colsample_bytree": [0.3, 0.5, 0.8],
+            "min_child_weight": [1, 3, 5],
+        },
+        n_candidates=12,
+        sample_weight=True,
+        persistence="xgboost",
+    ),
+    "svm": ModelSpec(
+        "svm",
+        "RBF support-vector machine, Platt-calibrated",
+        _svm,
+        {"C": [0.1, 1.0, 10.0, 100.0], "gamma": ["scale", 1e-4, 1e-3, 1e-2]},
+        n_candidates=16,
+    ),
+    "svm-linear": ModelSpec(
+        "svm-linear",
+        "linear support-vector machine, Platt-calibrated",
+        _svm_linear,
+        {"C": [0.001, 0.01, 0.1, 1.0]},
+        n_candidates=4,
+    ),
+    "logreg": ModelSpec(
+        "logreg",
+        "multinomial logistic regression (L2)",
+        _logreg,
+        {"C": [0.001, 0.01, 0.1, 1.0, 10.0]},
+        n_candidates=5,
+    ),
+    "rf": ModelSpec(
+        "rf",
+        "random forest",
+        _rf,
+        {"max_features": ["sqrt", 0.1, 0.3], "min_samples_leaf": [1, 3, 10]},
+        n_candidates=9,
+    ),
+}
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` called ``name``, or a one-line error listing the choices."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        choices = ", ".join(repr(k) for k in MODELS)
+        raise GeofaceError(f"model={name!r} is not one of {{{choices}}}") from None

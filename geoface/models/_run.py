@@ -1,0 +1,451 @@
+"""``fit``: cross-validate, refit, measure and write a run directory; load it back.
+
+A run directory holds ``metrics.json``, ``oof_predictions.csv`` (every row of
+the table: ``id, fold, <group>, status, y_true, y_pred, proba_<class>…``),
+``splits.csv``, ``model/`` (the final model, each fold's model and
+``model.json``), ``figures/`` and ``run.json`` (command, versions, seed,
+timings). It is written under a temporary name and renamed into place, so a
+crash never leaves a half-written run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import GeofaceError
+from ..features import FeatureTable
+from ..metrics import chance_levels, classification_metrics, subject_bootstrap
+from ..splits import Splits, make_splits
+from ._cv import _predict_full, cross_validate, fit_model
+from ._data import feature_matrix, prepare_data
+from ._persist import load_estimator, model_suffix, save_estimator
+from ._registry import get_model_spec
+
+__all__ = ["Run", "fit_run", "permutation_test"]
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+    import xgboost
+
+    from .. import __version__
+
+    return {
+        "geoface": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "xgboost": xgboost.__version__,
+    }
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    path.write_text(json.dumps(doc, indent=1, default=_json_default) + "\n", encoding="utf-8")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def _permute_within(y: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = y.copy()
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        out[idx] = y[rng.permutation(idx)]
+    return out
+
+
+def permutation_test(
+    spec, data, folds, n_permutations: int, *, seed: int, observed: float, progress=None
+) -> dict:
+    """Label-permutation test of the cross-validated balanced accuracy.
+
+    Labels are shuffled within each subject (keeping each subject's set of
+    labels), the whole cross-validation is rerun, and the p-value is
+    ``(1 + #{permuted ≥ observed}) / (1 + n_permutations)``.
+    """
+    rng = np.random.default_rng(seed)
+    k = len(data.classes)
+    null = []
+    for i in range(n_permutations):
+        y_perm = _permute_within(data.y, data.groups, rng)
+        res = cross_validate(
+            spec, data.X, y_perm, data.groups, folds, k, seed=seed, keep_models=False
+        )
+        m = classification_metrics(y_perm, res.pred, None, data.classes)
+        null.append(m["balanced_accuracy"])
+        if progress is not None:
+            progress(f"permutation {i + 1}/{n_permutations}: {null[-1]:.3f}")
+    null_arr = np.asarray(null)
+    return {
+        "n_permutations": int(n_permutations),
+        "metric": "balanced_accuracy",
+        "observed": observed,
+        "null_mean": float(null_arr.mean()),
+        "null_95th": float(np.quantile(null_arr, 0.95)),
+        "p_value": float((1 + (null_arr >= observed).sum()) / (1 + n_permutations)),
+        "within": "subject",
+    }
+
+
+def fit_run(
+    table: FeatureTable,
+    out_dir: str | os.PathLike,
+    *,
+    model: str = "xgb",
+    target: str = "label",
+    group: str = "subject",
+    splits: Splits | None = None,
+    folds: int | str = 5,
+    seed: int = 0,
+    tune: bool = False,
+    permutations: int = 0,
+    n_boot: int = 2000,
+    overwrite: bool = False,
+    command: list[str] | None = None,
+    table_path: str | None = None,
+    progress=None,
+) -> Path:
+    """Cross-validate a model on subject-grouped folds and write a run directory.
+
+    Parameters
+    ----------
+    table : FeatureTable
+    out_dir : path-like
+        The run directory to create.
+    model : str, default="xgb"
+        A key of :data:`geoface.models.MODELS`.
+    target : str, default="label"
+        Column to predict (any class column).
+    group : str, default="subject"
+    splits : Splits, optional
+        Shared folds; made from the table with ``folds`` and ``seed`` when omitted.
+    folds : int or "loso", default=5
+    seed : int, default=0
+        Seeds folds, models, bootstrap and permutations.
+    tune : bool, default=False
+        Nested cross-validation over the model's search space.
+    permutations : int, default=0
+        Label-permutation test with this many permutations (0: none).
+    n_boot : int, default=2000
+        Subject-bootstrap replicates for the confidence intervals.
+    overwrite : bool, default=False
+        Replace an existing run directory.
+    command : list of str, optional
+        Recorded in ``run.json`` (defaults to ``sys.argv``).
+    table_path : str, optional
+        Recorded in ``run.json``.
+    progress : callable, optional
+        Receives one-line progress messages.
+
+    Returns
+    -------
+    Path
+        The run directory.
+    """
+    t_start = time.perf_counter()
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
+    spec = get_model_spec(model)
+    if permutations < 0 or n_boot < 100:
+        raise GeofaceError("permutations must be ≥ 0 and bootstrap replicates ≥ 100")
+    if splits is None:
+        splits = make_splits(table.frame, group=group, target=target, folds=folds, seed=seed)
+    data = prepare_data(table, target=target, group=group, splits=splits)
+    fold = splits.fold_of(data.ids)
+    per_group = pd.Series(fold).groupby(data.groups).nunique()
+    if (per_group > 1).any():
+        raise GeofaceError(
+            f"{group} {list(per_group[per_group > 1].index[:3])} fall in more than one fold of "
+            f"the splits; make splits grouped by {group!r} with 'geoface split --group {group}'"
+        )
+    k = len(data.classes)
+    say = progress or (lambda msg: None)
+    say(
+        f"{model}: {len(data.y)} faces, {len(np.unique(data.groups))} {group}s, {k} classes, "
+        f"{len(np.unique(fold))} folds{' (tuning)' if tune else ''}"
+    )
+
+    t0 = time.perf_counter()
+    cv = cross_validate(
+        spec, data.X, data.y, data.groups, fold, k, seed=seed, tune=tune, progress=say
+    )
+    t_cv = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    final, final_present, final_params = fit_model(
+        spec, data.X, data.y, data.groups, seed=seed, n_classes=k, tune=tune
+    )
+    t_final = time.perf_counter() - t0
+
+    overall = classification_metrics(data.y, cv.pred, cv.proba, data.classes)
+    ci = subject_bootstrap(
+        data.y, cv.pred, cv.proba, data.groups, k, n_boot=n_boot, random_state=seed
+    )
+    perm = None
+    t0 = time.perf_counter()
+    if permutations:
+        perm = permutation_test(
+            spec,
+            data,
+            fold,
+            permutations,
+            seed=seed,
+            observed=overall["balanced_accuracy"],
+            progress=say,
+        )
+    t_perm = time.perf_counter() - t0
+    fold_frame = pd.DataFrame(cv.fold_scores)
+    gap_cols = [c for c in fold_frame.columns if c.startswith(("train_", "test_", "gap_"))]
+    metrics = {
+        "model": model,
+        "target": target,
+        "group": group,
+        "classes": data.classes,
+        "n_used": len(data.y),
+        "n_groups": len(np.unique(data.groups)),
+        "n_folds": len(np.unique(fold)),
+        "excluded": data.excluded,
+        **{key: overall[key] for key in ("accuracy", "balanced_accuracy", "macro_f1", "log_loss")},
+        "ci95": ci,
+        "chance": chance_levels(data.y, k),
+        "per_class": overall["per_class"],
+        "confusion_matrix": overall["confusion_matrix"],
+        "overfitting": {
+            "folds": cv.fold_scores,
+            "mean": {c: float(fold_frame[c].mean()) for c in gap_cols},
+        },
+        "tuned_params": cv.params if tune else None,
+        "final_params": final_params,
+        "permutation_test": perm,
+    }
+
+    # everything is written into a temporary sibling, then renamed into place
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_json(tmp / "metrics.json", metrics)
+        _write_oof(tmp / "oof_predictions.csv", table, data, fold, cv, splits.group)
+        splits.write(tmp / "splits.csv")
+        _write_models(tmp / "model", spec, cv, final, final_present, final_params, data, table)
+        _write_figures(tmp / "figures", metrics)
+        run = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": list(sys.argv if command is None else command),
+            "model": model,
+            "description": spec.description,
+            "target": target,
+            "group": group,
+            "seed": seed,
+            "tune": tune,
+            "n_boot": n_boot,
+            "permutations": permutations,
+            "table": {
+                "path": table_path,
+                "mesh_hash": table.mesh.hash,
+                "n_rows": len(table.frame),
+                "landmarker": table.info.get("landmarker"),
+            },
+            "splits": splits.info,
+            "versions": _versions(),
+            "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
+            "timings_seconds": {
+                "cross_validation": round(t_cv, 3),
+                "final_fit": round(t_final, 3),
+                "permutation_test": round(t_perm, 3),
+                "total": round(time.perf_counter() - t_start, 3),
+            },
+        }
+        _write_json(tmp / "run.json", run)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / "run")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_oof(path, table, data, fold, cv, group_col) -> None:
+    frame = table.frame
+    n = len(frame)
+    out = pd.DataFrame({"id": frame["id"].astype(str), "fold": pd.array([pd.NA] * n, "Int64")})
+    used = data.used
+    out.loc[used, "fold"] = fold
+    out[group_col] = pd.Series(pd.NA, index=out.index, dtype="object")
+    out.loc[used, group_col] = data.groups
+    out["status"] = data.status
+    out["y_true"] = pd.Series(pd.NA, index=out.index, dtype="object")
+    out.loc[used, "y_true"] = np.asarray(data.classes, dtype=object)[data.y]
+    out["y_pred"] = pd.Series(pd.NA, index=out.index, dtype="object")
+    out.loc[used, "y_pred"] = np.asarray(data.classes, dtype=object)[cv.pred]
+    for j, c in enumerate(data.classes):
+        col = np.full(n, np.nan)
+        col[used] = cv.proba[:, j]
+        out[f"proba_{c}"] = col
+    out.to_csv(path, index=False, float_format="%.6g")
+
+
+def _write_models(folder: Path, spec, cv, final, final_present, final_params, data, table):
+    folder.mkdir()
+    suffix = model_suffix(spec.persistence)
+    save_estimator(final, folder / f"final{suffix}", spec.persistence)
+    fold_files = []
+    for i, ((model, present), params) in enumerate(zip(cv.models, cv.params, strict=True)):
+        name = f"fold_{cv.fold_scores[i]['fold']}{suffix}"
+        save_estimator(model, folder / name, spec.persistence)
+        fold_files.append(
+            {
+                "fold": cv.fold_scores[i]["fold"],
+                "file": name,
+                "classes_present": [int(c) for c in present],
+                "params": params,
+            }
+        )
+    doc = {
+        "model": spec.name,
+        "persistence": spec.persistence,
+        "classes": data.classes,
+        "final": {
+            "file": f"final{suffix}",
+            "classes_present": [int(c) for c in final_present],
+            "params": final_params,
+        },
+        "folds": fold_files,
+        "feature_names": data.feature_names,
+        "mesh_hash": table.mesh.hash,
+        "mesh": table.mesh.to_dict(),
+    }
+    _write_json(folder / "model.json", doc)
+
+
+def _write_figures(folder: Path, metrics: dict) -> None:
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in {"agg", "pdf", "svg"}:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plotting import plot_confusion_matrix, plot_overfitting, plot_per_class_f1, save_figure
+
+    folder.mkdir()
+    title = (
+        f"{metrics['model']}: balanced accuracy {metrics['balanced_accuracy']:.3f} "
+        f"[{metrics['ci95']['balanced_accuracy']['low']:.3f}, "
+        f"{metrics['ci95']['balanced_accuracy']['high']:.3f}]"
+    )
+    cm = metrics["confusion_matrix"]
+    figs = {
+        "confusion_matrix": plot_confusion_matrix(cm["counts"], cm["labels"], title=title),
+        "per_class_f1": plot_per_class_f1(
+            metrics["per_class"], intervals=metrics["ci95"]["f1_per_class"], title=title
+        ),
+        "overfitting": plot_overfitting(
+            metrics["overfitting"]["folds"],
+            chance=metrics["chance"]["uniform"]["balanced_accuracy"],
+        ),
+    }
+    for name, fig in figs.items():
+        save_figure(fig, folder / name)
+        plt.close(fig)
+
+
+class Run:
+    """A run directory written by :func:`fit_run`, loaded for prediction or reports."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not (self.path / "run.json").exists():
+            raise GeofaceError(f"{self.path} is not a geoface run directory (no run.json)")
+        self.info = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
+        self.metrics = json.loads((self.path / "metrics.json").read_text(encoding="utf-8"))
+        self.model_info = json.loads((self.path / "model" / "model.json").read_text("utf-8"))
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.model_info["classes"])
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.model_info["feature_names"])
+
+    def oof_predictions(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "oof_predictions.csv", dtype={"id": str})
+
+    def _load(self, entry: dict):
+        model = load_estimator(self.path / "model" / entry["file"], self.model_info["persistence"])
+        return model, np.asarray(entry["classes_present"], dtype=int)
+
+    def final_model(self):
+        """The model refitted on all rows, with the class indices it knows."""
+        return self._load(self.model_info["final"])
+
+    def fold_models(self) -> dict[int, tuple]:
+        """Each fold's model (trained without that fold), keyed by fold."""
+        return {e["fold"]: self._load(e) for e in self.model_info["folds"]}
+
+    def check_table(self, table: FeatureTable) -> None:
+        """Refuse a table built on another mesh or with other features (one line)."""
+        if table.mesh.hash != self.model_info["mesh_hash"]:
+            raise GeofaceError(
+                f"the table was built on mesh {table.mesh.hash} but the model on "
+                f"{self.model_info['mesh_hash']}; re-extract it with the model's mesh "
+                f"(--mesh {self.path / 'model' / 'model.json'})"
+            )
+        if list(table.feature_names) != self.feature_names:
+            raise GeofaceError(
+                "the table's feature names differ from the model's; re-extract it with the "
+                "options the model was trained on"
+            )
+
+    def predict(self, table: FeatureTable) -> pd.DataFrame:
+        """Predict every row of ``table`` with the final model.
+
+        Returns
+        -------
+        DataFrame
+            ``id, status, y_pred, proba_<class>…`` for every row; rows that
+            failed QC or have non-finite features keep an empty prediction and
+            their reason in ``status``.
+        """
+        self.check_table(table)
+        X = feature_matrix(table)
+        qc = table.frame["qc_status"].astype(str).to_numpy()
+        status = np.where(qc == "ok", "ok", np.char.add("qc_", qc.astype(str))).astype(object)
+        status[(status == "ok") & ~np.isfinite(X).all(axis=1)] = "nonfinite_features"
+        ok = status == "ok"
+        model, present = self.final_model()
+        k = len(self.classes)
+        proba = np.full((len(X), k), np.nan)
+        if ok.any():
+            proba[ok] = _predict_full(model, present, X[ok], k)
+        out = pd.DataFrame({"id": table.frame["id"].astype(str), "status": status})
+        pred = pd.Series(pd.NA, index=out.index, dtype="object")
+        if ok.any():
+            pred[ok] = np.asarray(self.classes, dtype=object)[proba[ok].argmax(axis=1)]
+        out["y_pred"] = pred
+        for j, c in enumerate(self.classes):
+            out[f"proba_{c}"] = proba[:, j]
+        return out
