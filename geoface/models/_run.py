@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +23,15 @@ import pandas as pd
 
 from .._errors import GeofaceError
 from ..features import FeatureTable
-from ..metrics import chance_levels, classification_metrics, subject_bootstrap
+from ..metrics import classification_metrics
+from ..runs import (
+    staged_directory,
+    summarise_predictions,
+    versions,
+    write_figures,
+    write_json,
+    write_oof,
+)
 from ..splits import Splits, make_splits
 from ._cv import _predict_full, cross_validate, fit_model
 from ._data import feature_matrix, prepare_data
@@ -33,36 +39,6 @@ from ._persist import load_estimator, model_suffix, save_estimator
 from ._registry import get_model_spec
 
 __all__ = ["Run", "fit_run", "permutation_test"]
-
-
-def _versions() -> dict[str, str]:
-    import sklearn
-    import xgboost
-
-    from .. import __version__
-
-    return {
-        "geoface": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "xgboost": xgboost.__version__,
-    }
-
-
-def _write_json(path: Path, doc: dict) -> None:
-    path.write_text(json.dumps(doc, indent=1, default=_json_default) + "\n", encoding="utf-8")
-
-
-def _json_default(obj):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 def _permute_within(y: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -163,7 +139,7 @@ def fit_run(
     """
     t_start = time.perf_counter()
     out = Path(out_dir)
-    if out.exists() and not overwrite:
+    if out.exists() and not overwrite:  # refuse before any work is done
         raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
     spec = get_model_spec(model)
     if permutations < 0 or n_boot < 100:
@@ -196,9 +172,20 @@ def fit_run(
     )
     t_final = time.perf_counter() - t0
 
-    overall = classification_metrics(data.y, cv.pred, cv.proba, data.classes)
-    ci = subject_bootstrap(
-        data.y, cv.pred, cv.proba, data.groups, k, n_boot=n_boot, random_state=seed
+    metrics = summarise_predictions(
+        y=data.y,
+        pred=cv.pred,
+        proba=cv.proba,
+        groups=data.groups,
+        classes=data.classes,
+        fold=fold,
+        fold_scores=cv.fold_scores,
+        excluded=data.excluded,
+        model=model,
+        target=target,
+        group=group,
+        n_boot=n_boot,
+        seed=seed,
     )
     perm = None
     t0 = time.perf_counter()
@@ -209,44 +196,36 @@ def fit_run(
             fold,
             permutations,
             seed=seed,
-            observed=overall["balanced_accuracy"],
+            observed=metrics["balanced_accuracy"],
             progress=say,
         )
     t_perm = time.perf_counter() - t0
-    fold_frame = pd.DataFrame(cv.fold_scores)
-    gap_cols = [c for c in fold_frame.columns if c.startswith(("train_", "test_", "gap_"))]
-    metrics = {
-        "model": model,
-        "target": target,
-        "group": group,
-        "classes": data.classes,
-        "n_used": len(data.y),
-        "n_groups": len(np.unique(data.groups)),
-        "n_folds": len(np.unique(fold)),
-        "excluded": data.excluded,
-        **{key: overall[key] for key in ("accuracy", "balanced_accuracy", "macro_f1", "log_loss")},
-        "ci95": ci,
-        "chance": chance_levels(data.y, k),
-        "per_class": overall["per_class"],
-        "confusion_matrix": overall["confusion_matrix"],
-        "overfitting": {
-            "folds": cv.fold_scores,
-            "mean": {c: float(fold_frame[c].mean()) for c in gap_cols},
-        },
-        "tuned_params": cv.params if tune else None,
-        "final_params": final_params,
-        "permutation_test": perm,
-    }
+    metrics.update(
+        {
+            "tuned_params": cv.params if tune else None,
+            "final_params": final_params,
+            "permutation_test": perm,
+        }
+    )
 
-    # everything is written into a temporary sibling, then renamed into place
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        _write_json(tmp / "metrics.json", metrics)
-        _write_oof(tmp / "oof_predictions.csv", table, data, fold, cv, splits.group)
+    with staged_directory(out, overwrite=overwrite) as tmp:
+        write_json(tmp / "metrics.json", metrics)
+        write_oof(
+            tmp / "oof_predictions.csv",
+            ids=table.frame["id"].astype(str),
+            status=data.status,
+            used=data.used,
+            fold=fold,
+            groups=data.groups,
+            y=data.y,
+            pred=cv.pred,
+            proba=cv.proba,
+            classes=data.classes,
+            group_col=splits.group,
+        )
         splits.write(tmp / "splits.csv")
         _write_models(tmp / "model", spec, cv, final, final_present, final_params, data, table)
-        _write_figures(tmp / "figures", metrics)
+        write_figures(tmp / "figures", metrics)
         run = {
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": list(sys.argv if command is None else command),
@@ -265,7 +244,7 @@ def fit_run(
                 "landmarker": table.info.get("landmarker"),
             },
             "splits": splits.info,
-            "versions": _versions(),
+            "versions": versions("xgboost"),
             "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
             "timings_seconds": {
                 "cross_validation": round(t_cv, 3),
@@ -274,38 +253,8 @@ def fit_run(
                 "total": round(time.perf_counter() - t_start, 3),
             },
         }
-        _write_json(tmp / "run.json", run)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "run")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_json(tmp / "run.json", run)
     return out
-
-
-def _write_oof(path, table, data, fold, cv, group_col) -> None:
-    frame = table.frame
-    n = len(frame)
-    out = pd.DataFrame({"id": frame["id"].astype(str), "fold": pd.array([pd.NA] * n, "Int64")})
-    used = data.used
-    out.loc[used, "fold"] = fold
-    out[group_col] = pd.Series(pd.NA, index=out.index, dtype="object")
-    out.loc[used, group_col] = data.groups
-    out["status"] = data.status
-    out["y_true"] = pd.Series(pd.NA, index=out.index, dtype="object")
-    out.loc[used, "y_true"] = np.asarray(data.classes, dtype=object)[data.y]
-    out["y_pred"] = pd.Series(pd.NA, index=out.index, dtype="object")
-    out.loc[used, "y_pred"] = np.asarray(data.classes, dtype=object)[cv.pred]
-    for j, c in enumerate(data.classes):
-        col = np.full(n, np.nan)
-        col[used] = cv.proba[:, j]
-        out[f"proba_{c}"] = col
-    out.to_csv(path, index=False, float_format="%.6g")
 
 
 def _write_models(folder: Path, spec, cv, final, final_present, final_params, data, table):
@@ -338,38 +287,7 @@ def _write_models(folder: Path, spec, cv, final, final_present, final_params, da
         "mesh_hash": table.mesh.hash,
         "mesh": table.mesh.to_dict(),
     }
-    _write_json(folder / "model.json", doc)
-
-
-def _write_figures(folder: Path, metrics: dict) -> None:
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in {"agg", "pdf", "svg"}:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..plotting import plot_confusion_matrix, plot_overfitting, plot_per_class_f1, save_figure
-
-    folder.mkdir()
-    title = (
-        f"{metrics['model']}: balanced accuracy {metrics['balanced_accuracy']:.3f} "
-        f"[{metrics['ci95']['balanced_accuracy']['low']:.3f}, "
-        f"{metrics['ci95']['balanced_accuracy']['high']:.3f}]"
-    )
-    cm = metrics["confusion_matrix"]
-    figs = {
-        "confusion_matrix": plot_confusion_matrix(cm["counts"], cm["labels"], title=title),
-        "per_class_f1": plot_per_class_f1(
-            metrics["per_class"], intervals=metrics["ci95"]["f1_per_class"], title=title
-        ),
-        "overfitting": plot_overfitting(
-            metrics["overfitting"]["folds"],
-            chance=metrics["chance"]["uniform"]["balanced_accuracy"],
-        ),
-    }
-    for name, fig in figs.items():
-        save_figure(fig, folder / name)
-        plt.close(fig)
+    write_json(folder / "model.json", doc)
 
 
 class Run:

@@ -1,0 +1,230 @@
+"""The run directory every model writes, geometric or CNN, in one format.
+
+A run directory holds ``metrics.json``, ``oof_predictions.csv`` (every row of
+the input: ``id, fold, <group>, status, y_true, y_pred, proba_<class>…``),
+``splits.csv``, ``run.json`` (command, versions, seed, timings), ``figures/``
+and the model files. ``compare``, ``fuse`` and ``explain`` read run
+directories only. This module holds what every writer shares: the metrics
+summary, the out-of-fold table, the figures and the atomic staging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import GeofaceError
+from .metrics import chance_levels, classification_metrics, subject_bootstrap
+
+__all__ = [
+    "staged_directory",
+    "summarise_predictions",
+    "versions",
+    "write_figures",
+    "write_json",
+    "write_oof",
+]
+
+
+def versions(*packages: str) -> dict[str, str]:
+    """Versions of Python, geoface and the named packages (those installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    out = {"geoface": __version__, "python": platform.python_version()}
+    for name in ("numpy", "pandas", "scikit-learn", *packages):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def _json_default(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def write_json(path: str | os.PathLike, doc: dict) -> None:
+    """Write ``doc`` as indented JSON (NumPy scalars and arrays converted)."""
+    Path(path).write_text(json.dumps(doc, indent=1, default=_json_default) + "\n", "utf-8")
+
+
+@contextlib.contextmanager
+def staged_directory(out: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling of ``out``; move it into place when the block succeeds.
+
+    On any exception the temporary directory is removed and ``out`` is left
+    as it was. An existing ``out`` is refused unless ``overwrite``.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / "run")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def summarise_predictions(
+    *,
+    y: np.ndarray,
+    pred: np.ndarray,
+    proba: np.ndarray,
+    groups: np.ndarray,
+    classes: Sequence[str],
+    fold: np.ndarray,
+    fold_scores: Sequence[dict],
+    excluded: dict,
+    model: str,
+    target: str,
+    group: str,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict:
+    """The ``metrics.json`` of a run: scores, 95 % subject-bootstrap CIs, chance, overfitting.
+
+    Parameters
+    ----------
+    y, pred : ndarray of int, shape (n,)
+        True and predicted class indices of the rows that took part.
+    proba : ndarray of shape (n, n_classes)
+    groups : ndarray of shape (n,)
+    classes : sequence of str
+    fold : ndarray of int, shape (n,)
+    fold_scores : sequence of dict
+        Per fold: ``train_*``, ``test_*`` and ``gap_*`` scores (the overfitting report).
+    excluded : dict
+        Reason → number of input rows left out.
+    model, target, group : str
+    n_boot : int, default=2000
+    seed : int, default=0
+
+    Returns
+    -------
+    dict
+    """
+    k = len(classes)
+    overall = classification_metrics(y, pred, proba, list(classes))
+    ci = subject_bootstrap(y, pred, proba, groups, k, n_boot=n_boot, random_state=seed)
+    frame = pd.DataFrame(list(fold_scores))
+    score_cols = [c for c in frame.columns if c.startswith(("train_", "test_", "gap_"))]
+    return {
+        "model": model,
+        "target": target,
+        "group": group,
+        "classes": list(classes),
+        "n_used": len(y),
+        "n_groups": len(np.unique(groups)),
+        "n_folds": len(np.unique(fold)),
+        "excluded": dict(excluded),
+        **{key: overall[key] for key in ("accuracy", "balanced_accuracy", "macro_f1", "log_loss")},
+        "ci95": ci,
+        "chance": chance_levels(y, k),
+        "per_class": overall["per_class"],
+        "confusion_matrix": overall["confusion_matrix"],
+        "overfitting": {
+            "folds": list(fold_scores),
+            "mean": {c: float(frame[c].mean()) for c in score_cols},
+        },
+    }
+
+
+def write_oof(
+    path: str | os.PathLike,
+    *,
+    ids: Sequence[str],
+    status: Sequence[str],
+    used: np.ndarray,
+    fold: np.ndarray,
+    groups: np.ndarray,
+    y: np.ndarray,
+    pred: np.ndarray,
+    proba: np.ndarray,
+    classes: Sequence[str],
+    group_col: str = "subject",
+) -> None:
+    """Write ``oof_predictions.csv``: one row per input row, empty where it took no part."""
+    n = len(ids)
+    used = np.asarray(used, dtype=bool)
+    out = pd.DataFrame({"id": pd.Series(ids, dtype=str).to_numpy()})
+    out["fold"] = pd.array([pd.NA] * n, dtype="Int64")
+    out.loc[used, "fold"] = np.asarray(fold)
+    labels = np.asarray(classes, dtype=object)
+    for col, values in (
+        (group_col, np.asarray(groups, dtype=object)),
+        ("status", None),
+        ("y_true", labels[y]),
+        ("y_pred", labels[pred]),
+    ):
+        if col == "status":
+            out["status"] = np.asarray(status, dtype=str)
+            continue
+        series = pd.Series(pd.NA, index=out.index, dtype="object")
+        series[used] = values
+        out[col] = series
+    for j, c in enumerate(classes):
+        column = np.full(n, np.nan)
+        column[used] = proba[:, j]
+        out[f"proba_{c}"] = column
+    out.to_csv(path, index=False, float_format="%.6g")
+
+
+def write_figures(folder: str | os.PathLike, metrics: dict) -> list[Path]:
+    """Confusion matrix, per-class F1 with CIs and the overfitting bars (PDF + PNG)."""
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in {"agg", "pdf", "svg"}:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_confusion_matrix, plot_overfitting, plot_per_class_f1, save_figure
+
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    ci = metrics["ci95"]["balanced_accuracy"]
+    title = (
+        f"{metrics['model']}: balanced accuracy {metrics['balanced_accuracy']:.3f} "
+        f"[{ci['low']:.3f}, {ci['high']:.3f}]"
+    )
+    cm = metrics["confusion_matrix"]
+    figs = {
+        "confusion_matrix": plot_confusion_matrix(cm["counts"], cm["labels"], title=title),
+        "per_class_f1": plot_per_class_f1(
+            metrics["per_class"], intervals=metrics["ci95"]["f1_per_class"], title=title
+        ),
+        "overfitting": plot_overfitting(
+            metrics["overfitting"]["folds"],
+            chance=metrics["chance"]["uniform"]["balanced_accuracy"],
+        ),
+    }
+    written = []
+    for name, fig in figs.items():
+        written += save_figure(fig, folder / name)
+        plt.close(fig)
+    return written
