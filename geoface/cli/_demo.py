@@ -11,7 +11,8 @@ def add_parser(sub) -> None:
         "demo",
         help="run the pipeline on the embedded simulated data and write figures",
         description="Simulate infant faces, extract mesh features, draw the figures and "
-        "cross-validate XGBoost and an SVM on subject-grouped folds: everything runs offline.",
+        "cross-validate XGBoost, an SVM and a small ResNet18 on the same subject-grouped folds: "
+        "everything runs offline.",
     )
     p.add_argument(
         "--out",
@@ -21,6 +22,18 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--subjects", type=int, default=30, help="simulated subjects (default 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--baseline-epochs",
+        type=int,
+        default=3,
+        help="epochs of the quick CNN baseline (default 3)",
+    )
+    p.add_argument(
+        "--baseline-size",
+        type=int,
+        default=48,
+        help="image size of the quick CNN baseline (default 48 px)",
+    )
 
 
 def run(args) -> int:
@@ -39,11 +52,11 @@ def run(args) -> int:
     out: Path = args.out
     figs = out / "figures"
 
-    print(f"[1/4] simulating {args.subjects} infant subjects × 7 expressions × 4 takes")
+    print(f"[1/5] simulating {args.subjects} infant subjects × 7 expressions × 4 takes")
     data = simulate_landmarks(n_subjects=args.subjects, population="infant", random_state=args.seed)
     csv = write_simulated_dataset(out / "data", data, progress=True)
 
-    print("[2/4] extracting mesh features")
+    print("[2/5] extracting mesh features")
     landmarks, meta = read_landmark_csv(csv)
     table = extract_table(landmarks, meta, source=str(csv))
     table_path = table.write(out / "features.csv")
@@ -54,7 +67,7 @@ def run(args) -> int:
         f"{table.mesh.n_edges} edges) → {table_path}; qc: {counts}"
     )
 
-    print("[3/4] drawing figures")
+    print("[3/5] drawing figures")
     written = []
     fig = plot_mesh(table.mesh)
     written += save_figure(fig, figs / "mesh")
@@ -88,7 +101,7 @@ def run(args) -> int:
         )
     print(f"  {hits}/{len(classes)} classes")
     print(
-        f"\n[4/4] subject-grouped cross-validation (5 folds, seed {args.seed}): XGBoost and RBF-SVM"
+        f"\n[4/5] subject-grouped cross-validation (5 folds, seed {args.seed}): XGBoost and RBF-SVM"
     )
     from ..models import Run, fit_run
     from ..splits import make_splits
@@ -110,6 +123,27 @@ def run(args) -> int:
         for line in summary_lines(Run(run_dir).metrics):
             print("      " + line)
         written += sorted((run_dir / "figures").glob("*.png"))
+    print(
+        f"\n[5/5] ResNet18 image baseline on the rendered faces, same folds "
+        f"({args.baseline_size} px, {args.baseline_epochs} epochs, from scratch)"
+    )
+    from baselines import resolve_recipe, train_baseline
+
+    recipe = resolve_recipe("infant", epochs=args.baseline_epochs, batch_size=32)
+    cnn_dir = train_baseline(
+        csv,
+        out / "runs" / "resnet18",
+        recipe=recipe,
+        splits=splits,
+        image_size=args.baseline_size,
+        seed=args.seed,
+        final=False,
+        overwrite=True,
+        command=["geoface", "demo"],
+    )
+    for line in summary_lines(Run(cnn_dir).metrics):
+        print("      " + line)
+    written += sorted((cnn_dir / "figures").glob("*.png"))
     print(f"\nfigures: {', '.join(str(p) for p in written if p.suffix == '.png')}")
     print(f"demo finished in {time.perf_counter() - t0:.1f} s → {out}")
     return 0

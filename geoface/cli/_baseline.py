@@ -1,0 +1,149 @@
+"""``geoface baseline train|predict``: the ResNet image baseline on the shared folds."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "baseline",
+        help="the ResNet18 image baseline: train on the shared folds, predict",
+        description="Train a ResNet on the same faces and folds as the geometric models and "
+        "write the same run directory, or predict images with a trained baseline.",
+    )
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    t = verbs.add_parser("train", help="cross-validate the CNN on the shared folds")
+    t.add_argument(
+        "input",
+        type=Path,
+        help="feature table, landmark CSV or manifest (id, path, subject, label)",
+    )
+    t.add_argument("--out", required=True, type=Path, help="run directory to create")
+    t.add_argument("--arch", choices=("resnet18", "resnet34", "resnet50"), default="resnet18")
+    t.add_argument(
+        "--pretrained",
+        default="none",
+        help="'imagenet' (torchvision weights, cached or downloaded), 'none' "
+        "(from scratch, the default) or a weights file",
+    )
+    t.add_argument(
+        "--recipe",
+        choices=("two-stage", "infant", "adult"),
+        default="infant",
+        help="training recipe (default infant); every knob below overrides it",
+    )
+    t.add_argument("--splits", type=Path, help="shared splits CSV from 'geoface split'")
+    t.add_argument("--folds", default="5", help="folds without --splits: a number or 'loso'")
+    t.add_argument("--target", default="label")
+    t.add_argument("--group", default="subject")
+    t.add_argument("--landmarks", type=Path, help="landmark CSV joined by id (eye alignment)")
+    t.add_argument("--image-root", type=Path, help="folder image paths are relative to")
+    t.add_argument("--image-size", type=int, default=224)
+    t.add_argument("--align", choices=("auto", "eyes", "box", "none"), default="auto")
+    t.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    t.add_argument("--workers", type=int, help="image decoding threads")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--head-epochs", type=int, help="head-only epochs on a frozen backbone")
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--weight-decay", type=float)
+    t.add_argument("--dropout", type=float)
+    t.add_argument("--label-smoothing", type=float)
+    t.add_argument("--center-loss", type=float, help="weight of the centre loss")
+    t.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
+    t.add_argument("--freeze", nargs="*", help="backbone parts to keep frozen, e.g. conv1 layer1")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic algorithms: a CPU run is bit-identical",
+    )
+    t.add_argument(
+        "--no-final",
+        action="store_true",
+        help="skip the final network on all faces (predict then averages the folds')",
+    )
+    t.add_argument("--bootstrap", type=int, default=2000)
+    t.add_argument("--overwrite", action="store_true")
+    t.add_argument("--quiet", action="store_true")
+    pr = verbs.add_parser("predict", help="predict images with a trained baseline")
+    pr.add_argument("run_dir", type=Path)
+    pr.add_argument("input", type=Path, help="feature table, landmark CSV or manifest")
+    pr.add_argument("--out", required=True, type=Path, help="predictions CSV")
+    pr.add_argument("--landmarks", type=Path)
+    pr.add_argument("--image-root", type=Path)
+    pr.add_argument("--device", default="auto")
+
+
+def run(args) -> int:
+    from ._fit import summary_lines
+
+    if args.verb == "predict":
+        return _predict(args)
+    from baselines import resolve_recipe, train_baseline
+
+    from ..splits import Splits
+    from ._split import parse_folds
+
+    recipe = resolve_recipe(
+        args.recipe,
+        epochs=args.epochs,
+        head_epochs=args.head_epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        dropout=args.dropout,
+        label_smoothing=args.label_smoothing,
+        center_loss=args.center_loss,
+        patience=args.patience,
+        freeze=None if args.freeze is None else tuple(args.freeze),
+    )
+    path = train_baseline(
+        args.input,
+        args.out,
+        recipe=recipe,
+        arch=args.arch,
+        pretrained=args.pretrained,
+        splits=Splits.read(args.splits) if args.splits else None,
+        folds=parse_folds(args.folds),
+        target=args.target,
+        group=args.group,
+        landmarks=args.landmarks,
+        image_root=args.image_root,
+        image_size=args.image_size,
+        align=args.align,
+        device=args.device,
+        workers=args.workers,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        final=not args.no_final,
+        n_boot=args.bootstrap,
+        overwrite=args.overwrite,
+        command=["geoface", *sys.argv[1:]],
+        progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
+    )
+    import json
+
+    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    for line in summary_lines(metrics):
+        print(line)
+    print(f"  → {path}")
+    return 0
+
+
+def _predict(args) -> int:
+    from baselines import BaselineRun
+
+    from .._atomic import atomic_path
+
+    run_ = BaselineRun(args.run_dir)
+    pred = run_.predict(
+        args.input, landmarks=args.landmarks, image_root=args.image_root, device=args.device
+    )
+    with atomic_path(args.out) as tmp:
+        pred.to_csv(tmp, index=False, float_format="%.6g")
+    summary = ", ".join(f"{k} {v}" for k, v in pred["status"].value_counts().items())
+    print(f"{len(pred)} rows predicted with {run_.info['model']} → {args.out} ({summary})")
+    return 0
