@@ -373,12 +373,13 @@ def _plot_history(folder: Path, history: pd.DataFrame) -> list[Path]:
     for i, (f, h) in enumerate(history.groupby("fold", sort=False)):
         x = np.arange(1, len(h) + 1)
         c = colours(i % 10)
-        axes[0].plot(x, h["train_loss"], color=c, ls="-", lw=1, label=f"fold {f}")
+        label = "final" if str(f) == "final" else f"fold {f}"
+        axes[0].plot(x, h["train_loss"], color=c, ls="-", lw=1, label=label)
         axes[1].plot(x, h["train_accuracy"], color=c, ls="-", lw=1)
         if "val_loss" in h:
             axes[0].plot(x, h["val_loss"], color=c, ls="--", lw=1)
             axes[1].plot(x, h["val_accuracy"], color=c, ls="--", lw=1)
-    axes[0].set_ylabel("loss")
+    axes[0].set_ylabel("loss (training: with smoothing and centre terms)")
     axes[1].set_ylabel("accuracy")
     for ax in axes:
         ax.set_xlabel("epoch")
