@@ -333,3 +333,29 @@ def test_runs_on_real_photographs(tmp_path):
     )
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["n_used"] == 12 and metrics["excluded"] == {}
+
+
+def test_gpu_out_of_memory_halves_the_batch(sim_csv, monkeypatch):
+    from baselines import _train
+
+    real_epoch = _train._epoch
+    calls = []
+
+    def flaky_epoch(*args):
+        calls.append(args[4])  # the batch size
+        if len(calls) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_epoch(*args)
+
+    monkeypatch.setattr(_train, "_epoch", flaky_epoch)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    frame, base = read_face_table(sim_csv)
+    faces = load_faces(frame, base=base, size=32)
+    store = FaceStore(faces.images, torch.device("cpu"))
+    y = np.searchsorted(sorted(frame["label"].unique()), frame["label"].to_numpy())
+    messages = []
+    _train.train_network(store, y, np.arange(len(y)), np.array([], int), 7,
+                         resolve_recipe("infant", epochs=1, batch_size=16),
+                         Runtime(device=torch.device("cpu")), log=messages.append)
+    assert calls == [16, 8]
+    assert any("batch size halved to 8" in m for m in messages)
