@@ -228,27 +228,13 @@ def train_network(
                 if recipe.schedule == "cosine"
                 else None
             )
+            step = _Step(y_t, ce, center, recipe, opt, sched, rt, gen, cpu_gen, head_only)
             stale = 0
             for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
                 while True:
                     try:
-                        loss_sum, correct = _epoch(
-                            net,
-                            store,
-                            y_t,
-                            train_idx,
-                            batch_size,
-                            ce,
-                            center,
-                            recipe,
-                            opt,
-                            sched,
-                            rt,
-                            gen,
-                            cpu_gen,
-                            head_only,
-                        )
+                        loss_sum, correct = _epoch(net, store, train_idx, batch_size, step)
                         break
                     except torch.OutOfMemoryError:
                         if batch_size <= 1:
@@ -308,25 +294,28 @@ def train_network(
         return net.eval(), history
 
 
-def _epoch(
-    net,
-    store,
-    y_t,
-    train_idx,
-    batch_size,
-    ce,
-    center,
-    recipe,
-    opt,
-    sched,
-    rt,
-    gen,
-    cpu_gen,
-    head_only,
-):
+@dataclass
+class _Step:
+    """What one optimisation step needs besides the batch."""
+
+    y: torch.Tensor
+    ce: torch.nn.Module
+    center: torch.nn.Module | None
+    recipe: Recipe
+    opt: torch.optim.Optimizer
+    sched: object
+    rt: Runtime
+    gen: torch.Generator
+    cpu_gen: torch.Generator
+    head_only: bool
+
+
+def _epoch(net, store: FaceStore, train_idx: np.ndarray, batch_size: int, step: _Step):
+    """One pass over the training faces in a fresh random order; returns (loss sum, correct)."""
+    rt = step.rt
     net.train()
-    _frozen_to_eval(net, recipe, head_only)
-    order = torch.as_tensor(train_idx)[torch.randperm(len(train_idx), generator=cpu_gen)]
+    _frozen_to_eval(net, step.recipe, step.head_only)
+    order = torch.as_tensor(train_idx)[torch.randperm(len(train_idx), generator=step.cpu_gen)]
     # accumulate on the device: no host synchronisation inside the loop
     loss_sum = torch.zeros((), device=rt.device)
     correct = torch.zeros((), device=rt.device, dtype=torch.long)
@@ -334,18 +323,18 @@ def _epoch(
         b = order[start : start + batch_size]
         if len(b) < 2 and len(order) > 1:
             continue  # batch norm needs two samples; the next epoch reshuffles
-        x = store.batch(b, augment=True, gen=gen)
-        yb = y_t[b.to(y_t.device)]
+        x = store.batch(b, augment=True, gen=step.gen)
+        yb = step.y[b.to(step.y.device)]
         with rt.autocast():
             logits, emb = net(x)
-            loss = ce(logits.float(), yb)
-            if center is not None:
-                loss = loss + recipe.center_loss * center(emb, yb)
-        opt.zero_grad(set_to_none=True)
+            loss = step.ce(logits.float(), yb)
+            if step.center is not None:
+                loss = loss + step.recipe.center_loss * step.center(emb, yb)
+        step.opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
+        step.opt.step()
+        if step.sched is not None:
+            step.sched.step()
         loss_sum += loss.detach() * len(b)
         correct += (logits.argmax(1) == yb).sum()
     return float(loss_sum), int(correct)

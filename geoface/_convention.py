@@ -14,6 +14,7 @@ __all__ = [
     "MIDLINE_POINTS",
     "MIRROR_PERMUTATION",
     "N_LANDMARKS",
+    "as_landmarks",
     "group_of_point",
     "inter_ocular_distance",
 ]
@@ -60,6 +61,25 @@ MIDLINE_POINTS = tuple(int(i) for i in np.flatnonzero(MIRROR_PERMUTATION == np.a
 _POINT_GROUP = np.empty(N_LANDMARKS, dtype=object)
 for _name, _idx in LANDMARK_GROUPS.items():
     _POINT_GROUP[list(_idx)] = _name
+
+
+def as_landmarks(landmarks, name: str = "landmarks") -> np.ndarray:
+    """Return ``landmarks`` as a float array of shape (n_faces, 68, 2).
+
+    A single face of shape (68, 2) becomes a batch of one; any other shape is
+    a one-line :class:`~geoface.GeofaceError` naming ``name``.
+    """
+    from ._errors import GeofaceError
+
+    arr = np.asarray(landmarks, dtype=float)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1:] != (N_LANDMARKS, 2):
+        raise GeofaceError(
+            f"{name} has shape {np.shape(landmarks)}; expected (n_faces, 68, 2) or (68, 2) "
+            "in the iBUG 68-point convention"
+        )
+    return arr
 
 
 def group_of_point(index: int) -> str:

@@ -342,7 +342,7 @@ def test_gpu_out_of_memory_halves_the_batch(sim_csv, monkeypatch):
     calls = []
 
     def flaky_epoch(*args):
-        calls.append(args[4])  # the batch size
+        calls.append(args[3])  # the batch size
         if len(calls) == 1:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         return real_epoch(*args)
@@ -354,8 +354,15 @@ def test_gpu_out_of_memory_halves_the_batch(sim_csv, monkeypatch):
     store = FaceStore(faces.images, torch.device("cpu"))
     y = np.searchsorted(sorted(frame["label"].unique()), frame["label"].to_numpy())
     messages = []
-    _train.train_network(store, y, np.arange(len(y)), np.array([], int), 7,
-                         resolve_recipe("infant", epochs=1, batch_size=16),
-                         Runtime(device=torch.device("cpu")), log=messages.append)
+    _train.train_network(
+        store,
+        y,
+        np.arange(len(y)),
+        np.array([], int),
+        7,
+        resolve_recipe("infant", epochs=1, batch_size=16),
+        Runtime(device=torch.device("cpu")),
+        log=messages.append,
+    )
     assert calls == [16, 8]
     assert any("batch size halved to 8" in m for m in messages)

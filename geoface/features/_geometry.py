@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._convention import N_LANDMARKS
+from .._convention import N_LANDMARKS, as_landmarks
 from .._errors import GeofaceError
 from ..mesh import Mesh
 
@@ -55,18 +55,6 @@ class GeometryResult:
     folded: np.ndarray
 
 
-def _as_landmarks(landmarks: np.ndarray) -> np.ndarray:
-    arr = np.asarray(landmarks, dtype=float)
-    if arr.ndim == 2 and arr.shape == (N_LANDMARKS, 2):
-        arr = arr[None]
-    if arr.ndim != 3 or arr.shape[1:] != (N_LANDMARKS, 2):
-        raise GeofaceError(
-            f"landmarks has shape {np.shape(landmarks)}; expected (n_faces, 68, 2) "
-            "in the iBUG 68-point convention"
-        )
-    return arr
-
-
 def edge_lengths(landmarks: np.ndarray, mesh: Mesh, *, iod: str = "centres") -> np.ndarray:
     """Edge lengths in units of each face's inter-ocular distance.
 
@@ -82,7 +70,7 @@ def edge_lengths(landmarks: np.ndarray, mesh: Mesh, *, iod: str = "centres") -> 
     """
     from .._convention import inter_ocular_distance
 
-    p = _as_landmarks(landmarks)
+    p = as_landmarks(landmarks)
     d = p[:, mesh.edges[:, 1]] - p[:, mesh.edges[:, 0]]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.hypot(d[..., 0], d[..., 1]) / inter_ocular_distance(p, iod)[:, None]
@@ -230,7 +218,7 @@ def compute_geometry(
             f"iod={iod!r} is not one of {{'centres', 'corners'}}; "
             "use 'centres' (eye centres) or 'corners' (outer eye corners 36 and 45)"
         )
-    p = _as_landmarks(landmarks)
+    p = as_landmarks(landmarks)
     n = len(p)
     plan = _plan_for(mesh)
     if reference_lengths is None:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_path
-from .._convention import N_LANDMARKS
+from .._convention import N_LANDMARKS, as_landmarks
 from .._errors import GeofaceError
 
 __all__ = [
@@ -36,18 +36,6 @@ LANDMARK_COLUMNS: tuple[str, ...] = tuple(
 )
 
 PathLike = str | os.PathLike
-
-
-def _check_shape(landmarks: np.ndarray, name: str = "landmarks") -> np.ndarray:
-    arr = np.asarray(landmarks, dtype=float)
-    if arr.ndim == 2:
-        arr = arr[None]
-    if arr.ndim != 3 or arr.shape[1:] != (N_LANDMARKS, 2):
-        raise GeofaceError(
-            f"{name} has shape {np.shape(landmarks)}; expected (n_faces, 68, 2) or (68, 2) "
-            "in the iBUG 68-point convention"
-        )
-    return arr
 
 
 # --------------------------------------------------------------------------- .pts
@@ -120,7 +108,7 @@ def write_pts(path: PathLike, landmarks: np.ndarray, *, header: bool = True) -> 
         Write the ``version``/``n_points``/braces header; ``False`` writes the
         68 coordinate lines alone.
     """
-    arr = _check_shape(landmarks)
+    arr = as_landmarks(landmarks)
     if arr.shape[0] != 1:
         raise GeofaceError(f"write_pts writes one face; got {arr.shape[0]}")
     lines = [f"{x:.6f} {y:.6f}" for x, y in arr[0]]
@@ -158,7 +146,7 @@ def landmarks_from_frame(frame: pd.DataFrame, *, source: str = "table") -> np.nd
 
 def landmarks_to_frame(landmarks: np.ndarray, meta: pd.DataFrame | None = None) -> pd.DataFrame:
     """Build a table with metadata columns first, then ``x_0 … x_67, y_0 … y_67``."""
-    arr = _check_shape(landmarks)
+    arr = as_landmarks(landmarks)
     coords = pd.DataFrame(
         np.concatenate([arr[..., 0], arr[..., 1]], axis=1), columns=list(LANDMARK_COLUMNS)
     )
@@ -219,7 +207,7 @@ def write_landmarks_npz(
     The array is stored under ``landmarks``; each metadata column under
     ``meta/<name>`` as numbers or fixed-width strings.
     """
-    arr = _check_shape(landmarks)
+    arr = as_landmarks(landmarks)
     arrays: dict[str, np.ndarray] = {"landmarks": arr}
     if meta is not None:
         if len(meta) != len(arr):
@@ -257,7 +245,7 @@ def read_landmarks_npz(path: PathLike) -> tuple[np.ndarray, pd.DataFrame]:
                         f"{path} holds arrays {plain}; expected one named 'landmarks'"
                     )
                 key = plain[0]
-            landmarks = _check_shape(data[key], name=f"{path}['{key}']")
+            landmarks = as_landmarks(data[key], name=f"{path}['{key}']")
             meta = pd.DataFrame(
                 {f[len("meta/") :]: data[f] for f in files if f.startswith("meta/")}
             )
