@@ -2,11 +2,13 @@
 
 from ._faces import plot_face, plot_faces
 from ._mesh import plot_mesh
+from ._overlays import draw_overlay
 from ._profile import plot_region_profile, region_profile
 from ._style import REGION_COLOURS, save_figure
 
 __all__ = [
     "REGION_COLOURS",
+    "draw_overlay",
     "plot_face",
     "plot_faces",
     "plot_mesh",
