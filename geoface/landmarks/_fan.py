@@ -197,6 +197,26 @@ def _load_network(net, path: Path, what: str):
 
 
 # ------------------------------------------------------------------------ S3FD
+def _nms(rows, iou: float):
+    """Greedy non-maximum suppression of rows ``(x0, y0, x1, y1, score)``, best first."""
+    import torch
+
+    rows = rows[torch.argsort(rows[:, 4], descending=True)]
+    area = (rows[:, 2] - rows[:, 0]).clamp(min=0) * (rows[:, 3] - rows[:, 1]).clamp(min=0)
+    alive = torch.ones(len(rows), dtype=torch.bool, device=rows.device)
+    keep = []
+    for i in range(len(rows)):
+        if not alive[i]:
+            continue
+        keep.append(i)
+        lt = torch.maximum(rows[i, :2], rows[i + 1 :, :2])
+        rb = torch.minimum(rows[i, 2:4], rows[i + 1 :, 2:4])
+        inter = (rb - lt).clamp(min=0).prod(dim=1)
+        overlap = inter / (area[i] + area[i + 1 :] - inter).clamp(min=1e-9)
+        alive[i + 1 :] &= overlap <= iou
+    return rows[keep]
+
+
 class S3fdDetector(FaceDetector):
     """face-alignment's S3FD detector, batched: images are letterboxed to a square.
 
@@ -256,36 +276,39 @@ class S3fdDetector(FaceDetector):
         return out, s
 
     def _decode(self, outputs, threshold: float) -> list[np.ndarray]:
-        """Network outputs → per image candidate rows ``(x0, y0, x1, y1, score)``."""
+        """Network outputs → per image rows ``(x0, y0, x1, y1, score)`` after NMS.
+
+        Candidates below ``threshold`` are dropped before the non-maximum
+        suppression: greedy NMS keeps a box only for boxes scored higher, so
+        this gives the same faces as suppressing first, at a fraction of the cost.
+        """
         torch = self._torch
-        per_level = []
+        owners, boxes, scores = [], [], []
         for i in range(len(outputs) // 2):
             cls = torch.softmax(outputs[2 * i].float(), dim=1)[:, 1]  # (B, H, W)
-            reg = outputs[2 * i + 1].float()  # (B, 4, H, W)
+            b, y, x = torch.nonzero(cls > threshold, as_tuple=True)
+            if not len(b):
+                continue
+            loc = outputs[2 * i + 1].float()[b, :, y, x]  # (n, 4)
             stride = 2 ** (i + 2)
-            b, y, x = torch.nonzero(cls > min(threshold, 0.05), as_tuple=True)
-            score = cls[b, y, x]
-            loc = reg[b, :, y, x]  # (n, 4)
-            cx = stride / 2 + x.float() * stride
-            cy = stride / 2 + y.float() * stride
             size = stride * 4.0
-            bx = cx + loc[:, 0] * 0.1 * size
-            by = cy + loc[:, 1] * 0.1 * size
+            cx = stride / 2 + x.float() * stride + loc[:, 0] * 0.1 * size
+            cy = stride / 2 + y.float() * stride + loc[:, 1] * 0.1 * size
             bw = size * torch.exp(loc[:, 2] * 0.2)
             bh = size * torch.exp(loc[:, 3] * 0.2)
-            boxes = torch.stack([bx - bw / 2, by - bh / 2, bx + bw / 2, by + bh / 2], dim=1)
-            per_level.append((b, boxes, score))
-        b = torch.cat([p[0] for p in per_level])
-        boxes = torch.cat([p[1] for p in per_level])
-        scores = torch.cat([p[2] for p in per_level])
-        from torchvision.ops import batched_nms
-
-        keep = batched_nms(boxes, scores, b, self.nms_iou)
-        keep = keep[scores[keep] > threshold]
-        rows = torch.cat([boxes[keep], scores[keep, None]], dim=1).cpu().numpy()
-        owner = b[keep].cpu().numpy()
+            boxes.append(torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1))
+            scores.append(cls[b, y, x])
+            owners.append(b)
         n = int(outputs[0].shape[0])
-        return [rows[owner == k] for k in range(n)]
+        if not boxes:
+            return [np.empty((0, 5)) for _ in range(n)]
+        owner = torch.cat(owners)
+        rows = torch.cat([torch.cat(boxes), torch.cat(scores)[:, None]], dim=1)
+        out = []
+        for k in range(n):
+            mine = rows[owner == k]
+            out.append(_nms(mine, self.nms_iou).cpu().numpy().astype(float))
+        return out
 
     def detect(self, images, *, weak=False):
         torch = self._torch
@@ -478,7 +501,7 @@ class FanLandmarker(Landmarker):
             if self.flip:
                 back = self._net(x.flip(-1))
                 back = back[-1] if isinstance(back, list | tuple) else back
-                perm = torch.as_tensor(MIRROR_PERMUTATION, device=hm.device)
+                perm = torch.tensor(MIRROR_PERMUTATION.tolist(), device=hm.device)
                 hm = hm + back[:, perm].flip(-1)
         return hm
 
