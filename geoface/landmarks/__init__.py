@@ -9,7 +9,6 @@ from ._fan import (
     FAN_WEIGHT_URLS,
     WEIGHTS_ENV,
     FanLandmarker,
-    S3fdDetector,
     find_fan_weights,
     resolve_device,
 )
@@ -34,14 +33,10 @@ from ._io import (
     write_landmarks_npz,
     write_pts,
 )
-from ._pipeline import (
-    IMAGE_QC_COLUMNS,
-    IMAGE_STATUSES,
-    ImageLandmarks,
-    detect_landmarks,
-    yaw_proxy,
-)
+from ._pipeline import detect_landmarks
 from ._registry import DETECTORS, LANDMARKERS, make_detector, make_landmarker
+from ._rows import IMAGE_QC_COLUMNS, IMAGE_STATUSES, ImageLandmarks, yaw_proxy
+from ._sfd import S3fdDetector
 from ._sources import ImageSources, find_images, input_kind
 
 __all__ = [

@@ -49,7 +49,7 @@ def make_detector(
         from ._dlib import HogDetector
 
         return HogDetector(detect_side=detect_side or 800, n_jobs=n_jobs)
-    from ._fan import S3fdDetector
+    from ._sfd import S3fdDetector
 
     return S3fdDetector(
         device=device,
