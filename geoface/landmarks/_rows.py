@@ -31,6 +31,7 @@ from ._sources import ImageSources
 
 __all__ = ["IMAGE_QC_COLUMNS", "IMAGE_STATUSES", "ImageLandmarks", "yaw_proxy"]
 
+#: Image-level statuses, the ones with landmarks first.
 IMAGE_STATUSES: tuple[str, ...] = (
     "ok",
     "multiple_faces",
@@ -40,7 +41,7 @@ IMAGE_STATUSES: tuple[str, ...] = (
     "too_small",
     "error",
 )
-#: Columns of the image-level QC frame (besides ``qc_status``), in order.
+#: Columns of the image-level QC frame, in order.
 IMAGE_QC_COLUMNS: tuple[str, ...] = (
     "qc_status",
     "qc_note",
