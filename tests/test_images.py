@@ -122,7 +122,7 @@ def test_huge_jpeg_12000_by_9000():
     [
         (b"", "unreadable", "empty file"),
         (b"this is a text file, not a photograph\n", "unreadable", "not a decodable image"),
-        ("truncated_jpeg", "unreadable", "not a decodable image"),
+        ("truncated_jpeg", "unreadable", "truncated or corrupt JPEG"),
         ("truncated_png", "unreadable", "truncated PNG"),
         ("tiny", "too_small", "below the minimum size 32"),
     ],
@@ -221,3 +221,35 @@ def test_input_kind(tmp_path, faces):
     (tmp_path / "empty").mkdir()
     with pytest.raises(GeofaceError, match="holds no images"):
         input_kind(tmp_path / "empty")
+
+
+def test_jpeg_completeness_check_accepts_trailers_and_thumbnails():
+    rgb = _gradient()
+    data = _encode(rgb, ".jpg", (cv2.IMWRITE_JPEG_QUALITY, 95))
+    assert decode_image(data + b"SEFT trailer some phones append" * 50).size == (160, 120)
+    prog = _encode(rgb, ".jpg", (cv2.IMWRITE_JPEG_PROGRESSIVE, 1))
+    assert decode_image(prog).size == (160, 120)
+    with pytest.raises(ImageReadError, match="truncated or corrupt JPEG"):
+        decode_image(prog[: len(prog) - 40])
+    # an EXIF thumbnail brings its own end-of-image marker before the main scan
+    b = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "camera"
+    Image.fromarray(rgb).save(b, "JPEG", exif=exif.tobytes())
+    full = b.getvalue()
+    assert decode_image(full).size == (160, 120)
+    with pytest.raises(ImageReadError, match="truncated"):
+        decode_image(full[: len(full) - 100])
+
+
+def test_manifest_ids_must_be_unique_and_repeats_are_numbered(tmp_path):
+    _write(tmp_path / "a.jpg")
+    pd.DataFrame({"id": ["x", "x"], "path": ["a.jpg", "a.jpg"]}).to_csv(
+        tmp_path / "m.csv", index=False
+    )
+    with pytest.raises(GeofaceError, match=r"the id column repeats \['x'\]"):
+        find_images(tmp_path / "m.csv")
+    pd.DataFrame({"path": ["a.jpg", "a.jpg"], "rater": [1, 2]}).to_csv(
+        tmp_path / "m.csv", index=False
+    )
+    assert find_images(tmp_path / "m.csv").meta["id"].tolist() == ["a", "a~2"]

@@ -122,14 +122,21 @@ def read_image_bytes(path: str | os.PathLike) -> bytes:
     return data
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """``(width, height)`` from a JPEG's frame header, without decoding; None if absent."""
+def _jpeg_info(data: bytes) -> tuple[tuple[int, int] | None, bool]:
+    """``(width, height)`` from a JPEG's frame header, and whether the image data is complete.
+
+    Segments are walked up to the first start-of-scan marker; the image is
+    complete when an end-of-image marker (``FF D9``) follows it. Entropy-coded
+    data cannot contain ``FF D9``, and the marker of an embedded thumbnail sits
+    inside an APP segment before the scan, so a truncated file is recognised
+    without decoding it (and without libjpeg's warnings).
+    """
     if data[:2] != b"\xff\xd8":
-        return None
-    i, n = 2, len(data)
+        return None, False
+    i, n, size = 2, len(data), None
     while i + 4 <= n:
         if data[i] != 0xFF:
-            return None
+            return size, False
         marker = data[i + 1]
         if marker == 0xFF:  # fill byte
             i += 1
@@ -139,14 +146,14 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             continue
         length = int.from_bytes(data[i + 2 : i + 4], "big")
         # start of frame markers (baseline, progressive, …), not DHT/JPG/DAC
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            if i + 9 > n:
-                return None
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and i + 9 <= n:
             height = int.from_bytes(data[i + 5 : i + 7], "big")
             width = int.from_bytes(data[i + 7 : i + 9], "big")
-            return width, height
+            size = (width, height)
+        if marker == 0xDA:  # start of scan
+            return size, data.find(b"\xff\xd9", i + 2 + length) >= 0
         i += 2 + length
-    return None
+    return size, False
 
 
 def _png_has_alpha(data: bytes) -> bool:
@@ -227,7 +234,11 @@ def decode_image(
     buf = np.frombuffer(data, dtype=np.uint8)
     flags = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH  # applies EXIF orientation
     reduced = 1
-    jpeg = _jpeg_size(data)
+    jpeg = None
+    if data[:2] == b"\xff\xd8":
+        jpeg, complete = _jpeg_info(data)
+        if not complete:
+            raise ImageReadError("unreadable", "truncated or corrupt JPEG (no end-of-image marker)")
     if jpeg is not None:
         for factor, flag in (
             (8, cv2.IMREAD_REDUCED_COLOR_8),

@@ -60,10 +60,17 @@ def _walk(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
 
 
 def _ids_from_paths(rel: list[str]) -> list[str]:
-    """Relative path without extension; with extension where two files would clash."""
+    """Relative path without extension; with extension where two files would clash, and
+    ``~2``, ``~3``… where a manifest lists the same file again."""
     stems = [str(PurePosixPath(r).with_suffix("")) for r in rel]
-    counts = pd.Series(stems).value_counts()
-    return [r if counts[s] > 1 else s for r, s in zip(rel, stems, strict=True)]
+    distinct = pd.DataFrame({"stem": stems, "rel": rel}).groupby("stem")["rel"].nunique()
+    ids = [r if distinct[s] > 1 else s for r, s in zip(rel, stems, strict=True)]
+    seen: dict[str, int] = {}
+    out = []
+    for i in ids:
+        seen[i] = seen.get(i, 0) + 1
+        out.append(i if seen[i] == 1 else f"{i}~{seen[i]}")
+    return out
 
 
 def input_kind(path: str | os.PathLike, *, images_requested: bool = False) -> str:
@@ -128,7 +135,13 @@ def _read_manifest(path: Path) -> ImageSources:
     raw = frame["path"].fillna("").astype(str).str.strip()
     files = [(root / r) if r else None for r in raw]
     frame["path"] = raw
-    if "id" not in frame.columns:
+    if "id" in frame.columns:
+        ids = frame["id"].fillna("").astype(str).str.strip()
+        dup = ids[ids.duplicated()].unique()
+        if (ids == "").any() or len(dup):
+            what = f"repeats {list(dup[:3])}" if len(dup) else "has empty values"
+            raise GeofaceError(f"manifest {path}: the id column {what}; ids must be unique")
+    else:
         rel = [r.replace("\\", "/") if r else f"row_{i}" for i, r in enumerate(raw)]
         frame.insert(0, "id", _ids_from_paths(rel))
     return ImageSources(meta=frame.reset_index(drop=True), files=files, root=root, kind="manifest")
