@@ -178,3 +178,13 @@ def test_cache_round_trips_faces(tmp_path):
     assert cache.get("cd" * 20) is None
     assert (cache.dir / "backend.json").exists()
     assert LandmarkCache(tmp_path, {"landmarker": "y"}).dir != cache.dir
+
+
+def test_an_unwritable_cache_does_not_stop_the_run(folder, tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder would go")
+    found = detect_landmarks(
+        find_images(folder), FakeLandmarker(), cache_dir=blocker, progress=False
+    )
+    assert (found.qc["qc_status"] == "ok").all()
+    assert found.info["cache"]["error"]

@@ -139,6 +139,8 @@ def test_bad_backend_names():
         make_landmarker("dlib", detector="mtcnn")
     with pytest.raises(GeofaceError, match="does not apply to the file landmarker"):
         make_landmarker("file", detector="hog")
+    with pytest.raises(GeofaceError, match="add --landmarker file"):
+        make_landmarker("auto", table="landmarks.csv")
 
 
 def test_landmark_csv_columns_stay_the_contract(tmp_path, sim, capsys):

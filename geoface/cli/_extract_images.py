@@ -191,6 +191,11 @@ def run_images(args, kind: str) -> int:
         f"  landmarks → {landmarks_out}; {landmarker.describe()}, "
         f"{len(sources) / max(time.perf_counter() - t0, 1e-9):.1f} images/s{extra}"
     )
+    if cache and cache["error"]:
+        print(f"  warning: the landmark cache could not be written ({cache['error']})")
     if info["overlays"]:
-        print(f"  overlays → {info['overlays']['dir']} ({info['overlays']['n']} images)")
+        ov = info["overlays"]
+        print(f"  overlays → {ov['dir']} ({ov['n']} images)")
+        if ov["errors"]:
+            print(f"  warning: {len(ov['errors'])} overlays failed, e.g. {ov['errors'][0]}")
     return status

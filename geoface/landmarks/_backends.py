@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,6 @@ class Faces:
     scores: np.ndarray
     how: str = "detected"
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         lm = np.asarray(self.landmarks, dtype=float).reshape(-1, N_LANDMARKS, 2)
@@ -76,7 +75,7 @@ class Faces:
     def map_points(self, fn) -> Faces:
         """Apply ``fn`` (an ``(..., 2)`` → ``(..., 2)`` coordinate map) to landmarks and boxes."""
         boxes = fn(self.boxes.reshape(-1, 2, 2)).reshape(-1, 4)
-        return Faces(fn(self.landmarks), boxes, self.scores, self.how, self.note, self.extra)
+        return Faces(fn(self.landmarks), boxes, self.scores, self.how, self.note)
 
 
 class FaceDetector(abc.ABC):
@@ -180,6 +179,8 @@ class Landmarker(abc.ABC):
     cacheable: bool = True
     #: why this backend was chosen (set by :func:`make_landmarker`)
     choice: str = ""
+    #: whether :meth:`process` needs the decoded pixels
+    needs_pixels: bool = True
     #: fraction of the image added on each side for the fallback
     fallback_pad: float = 1 / 3
     #: smallest fallback box, as a fraction of the image area
@@ -261,9 +262,6 @@ class Landmarker(abc.ABC):
         """
         faces = self.detect([item.image for item in loaded])
         return [f.map_points(item.to_original) for f, item in zip(faces, loaded, strict=True)]
-
-    #: whether :meth:`process` needs the decoded pixels
-    needs_pixels: bool = True
 
     def fingerprint(self) -> dict[str, Any]:
         """What determines this backend's output (the landmark cache key)."""

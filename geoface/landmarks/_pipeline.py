@@ -13,6 +13,7 @@ from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._errors import GeofaceError
 from ._backends import Faces, Landmarker
@@ -135,7 +136,14 @@ def detect_landmarks(
 
     results: list[_Result | None] = [None] * n
     counts: Counter = Counter()
-    stats = {"hits": 0, "misses": 0, "detect_s": 0.0, "overlays": 0}
+    stats: dict[str, Any] = {
+        "hits": 0,
+        "misses": 0,
+        "detect_s": 0.0,
+        "overlays": 0,
+        "overlay_errors": [],
+        "cache_error": None,
+    }
     bar = _progress_bar(n, progress)
     pool = ThreadPoolExecutor(workers, thread_name_prefix="geoface-load")
     overlay_jobs: list[Future] = []
@@ -173,8 +181,11 @@ def detect_landmarks(
         stats["detect_s"] += time.perf_counter() - t0
         for b, f in zip(batch, found, strict=True):
             f = _by_area(f)
-            if cache is not None:
-                cache.put(b.sha1, b.image.size, f)
+            if cache is not None and stats["cache_error"] is None:
+                try:
+                    cache.put(b.sha1, b.image.size, f)
+                except OSError as exc:  # the run goes on without caching
+                    stats["cache_error"] = f"{exc.strerror or exc}: {exc.filename or cache.dir}"
             finish(b.index, _Result("", "", b.image.size, b.sha1, f), b)
 
     try:
@@ -213,8 +224,11 @@ def detect_landmarks(
             batch, pending[:] = list(pending), []
             run_batch(batch)
         for job in overlay_jobs:
-            job.result()
-            stats["overlays"] += 1
+            try:
+                job.result()
+                stats["overlays"] += 1
+            except Exception as exc:  # an overlay that cannot be drawn or written
+                stats["overlay_errors"].append(f"{type(exc).__name__}: {exc}")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
@@ -239,10 +253,19 @@ def detect_landmarks(
         "qc_counts_landmarks": out.counts(),
         "cache": None
         if cache is None
-        else {"dir": str(cache.dir), "hits": stats["hits"], "misses": stats["misses"]},
+        else {
+            "dir": str(cache.dir),
+            "hits": stats["hits"],
+            "misses": stats["misses"],
+            "error": stats["cache_error"],
+        },
         "overlays": None
         if overlay_dir is None
-        else {"dir": str(overlay_dir), "n": stats["overlays"]},
+        else {
+            "dir": str(overlay_dir),
+            "n": stats["overlays"],
+            "errors": stats["overlay_errors"][:10],
+        },
         "timings": {
             "total_s": round(elapsed, 3),
             "landmarks_s": round(stats["detect_s"], 3),

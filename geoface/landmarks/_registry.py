@@ -117,6 +117,10 @@ def make_landmarker(
         raise GeofaceError(f"landmarker={name!r} is not one of {set(LANDMARKERS)}")
     if detector not in DETECTORS:
         raise GeofaceError(f"detector={detector!r} is not one of {set(DETECTORS)}")
+    if table is not None and name != "file":
+        raise GeofaceError(
+            f"a landmark table ({table}) is read by the file landmarker; add --landmarker file"
+        )
     choice = f"{name} (asked for)"
     if name == "auto":
         ok, why = _fan_usable(detector, weights_dir)

@@ -143,9 +143,7 @@ def _by_area(faces: Faces) -> Faces:
         return faces
     b = faces.boxes
     order = np.argsort(-(b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), kind="stable")
-    return Faces(
-        faces.landmarks[order], b[order], faces.scores[order], faces.how, faces.note, faces.extra
-    )
+    return Faces(faces.landmarks[order], b[order], faces.scores[order], faces.how, faces.note)
 
 
 def _assemble(sources: ImageSources, results: list[_Result], mode: str) -> ImageLandmarks:
