@@ -73,6 +73,7 @@ def test_helen_end_to_end_accuracy(helen_run):
     det = info["detection"]
     assert det["n_images"] == 50 and det["cache"]["misses"] == 50
     assert det["fingerprint"]["model"]["file"] == "shape_predictor_68_face_landmarks.dat"
+    assert {"opencv", "dlib"} <= set(det["versions"])
     assert {"total_s", "landmarks_s", "features_s", "images_per_s"} <= set(det["timings"])
     assert det["qc_counts_landmarks"] == counts
 

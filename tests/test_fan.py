@@ -243,6 +243,7 @@ def test_cli_with_fan(standin_weights, tmp_path, capsys):
     info = json.loads((tmp_path / "f.meta.json").read_text())
     assert info["landmarker"] == "fan"
     assert info["detection"]["fingerprint"]["detector"] == "none"
+    assert {"torch", "face-alignment", "opencv"} <= set(info["detection"]["versions"])
 
 
 def _real_weights():

@@ -267,6 +267,12 @@ class Landmarker(abc.ABC):
         """What determines this backend's output (the landmark cache key)."""
         return {"landmarker": self.name, **self.detector.fingerprint(), "fallback": self.fallback}
 
+    def versions(self) -> dict[str, str]:
+        """Versions of the libraries this backend runs on (for the sidecar)."""
+        import cv2
+
+        return {"opencv": cv2.__version__}
+
     def describe(self) -> str:
         """One line for the user: backend, detector, device."""
         return f"{self.name} (detector {self.detector.name})"

@@ -241,3 +241,6 @@ class DlibLandmarker(Landmarker):
         fp = super().fingerprint()
         fp["model"] = {"file": self.model_path.name, "bytes": self.model_path.stat().st_size}
         return fp
+
+    def versions(self) -> dict[str, str]:
+        return {**super().versions(), "dlib": str(getattr(_import_dlib(), "__version__", "?"))}

@@ -386,5 +386,14 @@ class FanLandmarker(Landmarker):
         fp.update({"weights": self.weights.name, "flip": self.flip})
         return fp
 
+    def versions(self) -> dict[str, str]:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            fa = version("face-alignment")
+        except PackageNotFoundError:  # pragma: no cover - imported from a source tree
+            fa = "?"
+        return {**super().versions(), "torch": self._torch.__version__, "face-alignment": fa}
+
     def describe(self) -> str:
         return f"fan (detector {self.detector.name}, device {self.device})"

@@ -241,6 +241,7 @@ def detect_landmarks(
         "landmarker_choice": landmarker.choice or landmarker.name,
         "backend": landmarker.describe(),
         "fingerprint": landmarker.fingerprint(),
+        "versions": landmarker.versions(),
         "options": {
             "faces": faces,
             "max_side": int(max_side),
