@@ -340,7 +340,7 @@ class FanLandmarker(Landmarker):
                 default="sfd",
                 device=self.device,
                 detect_side=detect_side,
-                batch_size=self.batch_size,
+                batch_size=min(self.batch_size, 8),  # S3FD's activations are large
                 weights_dir=weights_dir,
                 allow_download=allow_download,
                 n_jobs=n_jobs,
