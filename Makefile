@@ -42,6 +42,7 @@ format: setup
 ## bench: print the performance figures
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_features.py
+	@if [ -d ../shared/data/helen ]; then $(VENV)/bin/python benchmarks/bench_extract.py; fi
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache build *.egg-info

@@ -8,6 +8,8 @@ import matplotlib
 import numpy as np
 import pytest
 
+from geoface.landmarks import Landmarker, WholeImageDetector
+
 matplotlib.use("Agg")
 
 #: The read-only real data beside the project (present in CI, absent for users).
@@ -59,3 +61,66 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+DLIB_FACES = SHARED_DATA / "dlib_faces"
+needs_dlib_faces = pytest.mark.skipif(
+    not DLIB_FACES.is_dir(), reason="../shared/data/dlib_faces (real photographs) is not present"
+)
+
+
+def _dlib_usable() -> bool:
+    from geoface.landmarks import dlib_available
+
+    return dlib_available()
+
+
+needs_dlib = pytest.mark.skipif(
+    not _dlib_usable(), reason="dlib is not installed (pip install 'geoface[dlib]')"
+)
+
+
+class FakeLandmarker(Landmarker):
+    """A stand-in backend: every image is one face, the template fitted to the whole image.
+
+    It counts the images it fits, fails on images whose top-left pixel is pure red, and
+    raises KeyboardInterrupt once it has fitted ``interrupt_after`` images (to test resuming).
+    """
+
+    name = "fake"
+
+    def __init__(self, interrupt_after=None, batch_size=1):
+        super().__init__(detector=WholeImageDetector(), fallback=False)
+        self.seen = 0
+        self.interrupt_after = interrupt_after
+        self.batch_size = batch_size
+
+    def fit(self, images, boxes):
+        from geoface.mesh import default_template
+
+        tpl = np.array(default_template())
+        out = []
+        for img, bxs in zip(images, boxes, strict=True):
+            if self.interrupt_after is not None and self.seen >= self.interrupt_after:
+                raise KeyboardInterrupt
+            if tuple(img[0, 0]) == (255, 0, 0):
+                raise RuntimeError("stand-in failure on a red image")
+            self.seen += 1
+            x0, y0, x1, y1 = bxs[0]
+            s = (x1 - x0) / 3.0
+            centre = np.array([(x0 + x1) / 2, y0 + (y1 - y0) * 0.3])
+            out.append((tpl * s + centre)[None])
+        return out
+
+
+def write_image(path, rgb=None, *, size=(120, 160), seed=0):
+    """Write an image file (PNG/JPEG by suffix) of random texture, or ``rgb``."""
+    import cv2
+
+    if rgb is None:
+        rgb = np.random.default_rng(seed).integers(0, 255, (*size, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(path.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    path.write_bytes(buf.tobytes())
+    return path

@@ -2,11 +2,12 @@
 
 from ._geometry import QC_STATUSES, GeometryResult, compute_geometry, edge_lengths
 from ._names import feature_map, feature_mirror, feature_names
-from ._table import FeatureTable, extract_table, sidecar_paths
+from ._table import USABLE_STATUSES, FeatureTable, extract_table, sidecar_paths
 from ._transformer import FeatureResult, MeshFeatures
 
 __all__ = [
     "QC_STATUSES",
+    "USABLE_STATUSES",
     "FeatureResult",
     "FeatureTable",
     "GeometryResult",

@@ -31,7 +31,12 @@ from ..mesh import Mesh
 from ._names import feature_map
 from ._transformer import MeshFeatures
 
-__all__ = ["FeatureTable", "extract_table", "sidecar_paths"]
+__all__ = ["USABLE_STATUSES", "FeatureTable", "extract_table", "sidecar_paths"]
+
+#: ``qc_status`` values of rows that have landmarks and features: a single face
+#: (``ok``), the largest of several (``multiple_faces``), or a face found by the
+#: tight-crop fallback (``fallback_box``).
+USABLE_STATUSES: tuple[str, ...] = ("ok", "multiple_faces", "fallback_box")
 
 #: Columns that lead every table, in this order, when present.
 LEADING_COLUMNS = ("id", "path", "subject", "label")
@@ -103,6 +108,11 @@ class FeatureTable:
     def ok(self) -> np.ndarray:
         """Boolean mask of the rows with ``qc_status == "ok"``."""
         return (self.frame["qc_status"] == "ok").to_numpy()
+
+    @property
+    def usable(self) -> np.ndarray:
+        """Boolean mask of the rows with features (``qc_status`` in :data:`USABLE_STATUSES`)."""
+        return self.frame["qc_status"].isin(USABLE_STATUSES).to_numpy()
 
     def qc_counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.frame["qc_status"].value_counts().items()}
@@ -208,10 +218,30 @@ def _ordered_meta(meta: pd.DataFrame | None, n: int) -> pd.DataFrame:
     return meta[lead + [c for c in meta.columns if c not in lead]]
 
 
+def _check_qc(qc: pd.DataFrame, n: int) -> pd.DataFrame:
+    qc = qc.reset_index(drop=True)
+    if len(qc) != n:
+        raise GeofaceError(f"qc has {len(qc)} rows for {n} faces")
+    if "qc_status" not in qc.columns:
+        raise GeofaceError("qc lacks the column qc_status")
+    bad = [c for c in qc.columns if not str(c).startswith("qc_")]
+    computed = [c for c in qc.columns if c in _GEOMETRY_QC]
+    if bad or computed:
+        raise GeofaceError(
+            f"qc columns {(bad or computed)[:3]} are not allowed: qc holds only qc_… columns "
+            f"and not those geoface computes ({', '.join(_GEOMETRY_QC)})"
+        )
+    return qc
+
+
+_GEOMETRY_QC = ("qc_iod_px", "qc_roll_deg", "qc_shape_rmse", "qc_folded", "qc_reference_fallback")
+
+
 def extract_table(
     landmarks: np.ndarray,
     meta: pd.DataFrame | None = None,
     *,
+    qc: pd.DataFrame | None = None,
     mesh="default",
     reference: str = "template",
     iod: str = "centres",
@@ -226,6 +256,16 @@ def extract_table(
     landmarks : ndarray of shape (n_faces, 68, 2)
     meta : DataFrame of shape (n_faces, n_columns), optional
         Carried to the table unchanged (``id`` is made when absent).
+    qc : DataFrame of shape (n_faces, n_qc_columns), optional
+        Quality columns from an earlier step (e.g. image-level detection QC
+        from :func:`geoface.landmarks.detect_landmarks`): ``qc_status`` and
+        other ``qc_…`` columns. Its ``qc_status`` takes precedence over the
+        geometry's (a face that was not found stays ``no_face``, not
+        ``nonfinite_landmarks``), except that a geometry failure replaces a
+        status that still had landmarks (``ok``, ``multiple_faces``,
+        ``fallback_box``). Rows whose final status is not one of
+        :data:`USABLE_STATUSES` get empty features. The other columns follow
+        the geometry's QC columns.
     mesh, reference, iod, neutral_label
         As for :class:`MeshFeatures`.
     landmarker : str, default="file"
@@ -239,18 +279,36 @@ def extract_table(
     """
     landmarks = np.asarray(landmarks, dtype=float)
     meta = _ordered_meta(meta, len(landmarks))
+    if qc is not None:
+        qc = _check_qc(qc, len(landmarks))
+        given = qc["qc_status"].astype(str).to_numpy()
     transformer = MeshFeatures(mesh=mesh, reference=reference, iod=iod, neutral_label=neutral_label)
     fit_on = landmarks
     if mesh == "fit":
-        fit_on = landmarks[np.isfinite(landmarks).all(axis=(1, 2))]
+        keep = np.isfinite(landmarks).all(axis=(1, 2))
+        if qc is not None:
+            keep &= np.isin(given, USABLE_STATUSES)
+        fit_on = landmarks[keep]
     transformer.fit(fit_on)
     subject = meta["subject"].to_numpy() if "subject" in meta.columns else None
     label = meta["label"].to_numpy() if "label" in meta.columns else None
     result = transformer.transform_with_qc(
         landmarks, **({"subject": subject, "label": label} if reference == "neutral" else {})
     )
-    feats = pd.DataFrame(result.features, columns=result.feature_names)
-    frame = pd.concat([meta, result.qc, feats], axis=1)
+    features = result.features
+    quality = result.qc
+    if qc is not None:
+        geometry = quality["qc_status"].to_numpy()
+        had_landmarks = np.isin(given, USABLE_STATUSES)
+        status = np.where(had_landmarks & (geometry != "ok"), geometry, given)
+        quality = quality.assign(qc_status=status)
+        quality = pd.concat([quality, qc.drop(columns=["qc_status"])], axis=1)
+        unusable = ~np.isin(status, USABLE_STATUSES)
+        if unusable.any():
+            features = np.array(features, dtype=float)
+            features[unusable] = np.nan
+    feats = pd.DataFrame(features, columns=result.feature_names)
+    frame = pd.concat([meta, quality, feats], axis=1)
     info = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": source,

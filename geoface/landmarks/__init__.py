@@ -1,5 +1,26 @@
-"""Landmarks in, landmarks out: file formats for the 68-point iBUG markup."""
+"""Landmarks in, landmarks out: file formats for the 68-point iBUG markup, and landmark
+detection on images (face-alignment FAN, dlib, or files that already exist)."""
 
+from ._backends import FaceDetector, Faces, Landmarker, WholeImageDetector
+from ._cache import LandmarkCache
+from ._dlib import DLIB_MODEL_FILE, DlibLandmarker, HogDetector, dlib_available, dlib_model_path
+from ._fan import (
+    FAN_WEIGHT_FILES,
+    FAN_WEIGHT_URLS,
+    WEIGHTS_ENV,
+    FanLandmarker,
+    find_fan_weights,
+    resolve_device,
+)
+from ._files import FileLandmarker
+from ._images import (
+    IMAGE_SUFFIXES,
+    ImageReadError,
+    LoadedImage,
+    decode_image,
+    load_image,
+    read_image_bytes,
+)
 from ._inputs import read_landmark_input
 from ._io import (
     LANDMARK_COLUMNS,
@@ -12,16 +33,57 @@ from ._io import (
     write_landmarks_npz,
     write_pts,
 )
+from ._pipeline import detect_landmarks
+from ._registry import DETECTORS, LANDMARKERS, make_detector, make_landmarker
+from ._rows import IMAGE_QC_COLUMNS, IMAGE_STATUSES, ImageLandmarks, yaw_proxy
+from ._sfd import S3fdDetector
+from ._sources import ImageSources, find_images, input_kind
 
 __all__ = [
+    "DETECTORS",
+    "DLIB_MODEL_FILE",
+    "FAN_WEIGHT_FILES",
+    "FAN_WEIGHT_URLS",
+    "IMAGE_QC_COLUMNS",
+    "IMAGE_STATUSES",
+    "IMAGE_SUFFIXES",
+    "LANDMARKERS",
     "LANDMARK_COLUMNS",
+    "WEIGHTS_ENV",
+    "DlibLandmarker",
+    "FaceDetector",
+    "Faces",
+    "FanLandmarker",
+    "FileLandmarker",
+    "HogDetector",
+    "ImageLandmarks",
+    "ImageReadError",
+    "ImageSources",
+    "LandmarkCache",
+    "Landmarker",
+    "LoadedImage",
+    "S3fdDetector",
+    "WholeImageDetector",
+    "decode_image",
+    "detect_landmarks",
+    "dlib_available",
+    "dlib_model_path",
+    "find_fan_weights",
+    "find_images",
+    "input_kind",
     "landmarks_from_frame",
     "landmarks_to_frame",
+    "load_image",
+    "make_detector",
+    "make_landmarker",
+    "read_image_bytes",
     "read_landmark_csv",
     "read_landmark_input",
     "read_landmarks_npz",
     "read_pts",
+    "resolve_device",
     "write_landmark_csv",
     "write_landmarks_npz",
     "write_pts",
+    "yaw_proxy",
 ]

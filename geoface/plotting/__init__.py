@@ -3,11 +3,13 @@
 from ._faces import plot_face, plot_faces
 from ._mesh import plot_mesh
 from ._metrics import plot_confusion_matrix, plot_overfitting, plot_per_class_f1
+from ._overlays import draw_overlay
 from ._profile import plot_region_profile, region_profile
 from ._style import REGION_COLOURS, save_figure
 
 __all__ = [
     "REGION_COLOURS",
+    "draw_overlay",
     "plot_confusion_matrix",
     "plot_face",
     "plot_faces",
