@@ -217,8 +217,11 @@ def load_faces(
 
     status = np.full(len(frame), "ok", dtype=object)
     if "qc_status" in frame.columns:
+        from geoface.features import USABLE_STATUSES
+
         qc = frame["qc_status"].astype(str).to_numpy()
-        status[qc != "ok"] = np.char.add("qc_", qc[qc != "ok"].astype(str))
+        failed = ~np.isin(qc, USABLE_STATUSES)
+        status[failed] = np.char.add("qc_", qc[failed].astype(str))
     paths = frame["path"]
     status[(status == "ok") & (paths.isna() | (paths.astype(str).str.strip() == "")).to_numpy()] = (
         "no_path"

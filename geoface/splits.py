@@ -111,7 +111,8 @@ def make_splits(
 ) -> Splits:
     """Make subject-grouped, label-stratified folds for a feature table's rows.
 
-    Rows whose ``qc_status`` is not ``ok`` (when the column exists), or whose
+    Rows whose ``qc_status`` is not usable (not in
+    :data:`geoface.features.USABLE_STATUSES`, when the column exists), or whose
     group or target is missing, take no part; they are counted in
     ``info["excluded"]``.
 
@@ -143,7 +144,9 @@ def make_splits(
     keep = np.ones(len(frame), dtype=bool)
     excluded: dict[str, int] = {}
     if "qc_status" in frame.columns:
-        bad = (frame["qc_status"] != "ok").to_numpy()
+        from .features import USABLE_STATUSES
+
+        bad = ~frame["qc_status"].isin(USABLE_STATUSES).to_numpy()
         for status, n in frame.loc[bad, "qc_status"].value_counts().items():
             excluded[f"qc_{status}"] = int(n)
         keep &= ~bad

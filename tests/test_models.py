@@ -161,6 +161,16 @@ def test_bad_inputs_are_explained_or_counted(table, tmp_path):
         fit_run(table, existing)
 
 
+def test_rows_kept_as_the_largest_of_several_faces_are_used(table, xgb_run):
+    frame = table.frame.copy()
+    frame.loc[[1, 2], "qc_status"] = ["multiple_faces", "fallback_box"]
+    t = FeatureTable(frame, table.mesh, table.info)
+    data = prepare_data(t, target="label", group="subject")
+    assert data.used[[1, 2]].all() and data.excluded == {"qc_nonfinite_landmarks": 1}
+    pred = Run(xgb_run).predict(t)
+    assert (pred.loc[[1, 2], "status"] == "ok").all()
+
+
 def test_predict_refuses_other_meshes_and_features(xgb_run, table):
     run = Run(xgb_run)
     other = extract_table(simulate_landmarks(n_subjects=2, takes=1).landmarks, mesh="fit")

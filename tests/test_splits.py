@@ -109,3 +109,13 @@ def test_write_read_and_leak_check(tmp_path, sim):
     with pytest.raises(GeofaceError, match=r"lacks column\(s\) \['fold'\]"):
         Splits.read(path)
     assert list(back.fold_of(["nope", splits.frame["id"][0]])) == [-1, splits.frame["fold"][0]]
+
+
+def test_rows_with_features_take_part_whatever_their_face_count():
+    frame = _frame(
+        list("aabbccdd"),
+        list("xyxyxyxy"),
+        ["ok", "multiple_faces", "fallback_box", "ok", "ok", "ok", "no_face", "ok"],
+    )
+    splits = make_splits(frame, folds=2)
+    assert len(splits.frame) == 7 and splits.info["excluded"] == {"qc_no_face": 1}

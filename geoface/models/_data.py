@@ -65,7 +65,8 @@ def prepare_data(
 ) -> ModelData:
     """Select the rows a model can use and encode the target.
 
-    A row is used when its ``qc_status`` is ``ok``, target and group are
+    A row is used when its ``qc_status`` is usable (``ok``, ``multiple_faces``,
+    ``fallback_box``: it has features), target and group are
     present, every feature is finite and (with ``splits``) it has a fold.
 
     Raises
@@ -82,7 +83,8 @@ def prepare_data(
     X = feature_matrix(table)
     status = np.full(len(frame), "ok", dtype=object)
     qc = frame["qc_status"].astype(str).to_numpy()
-    status[qc != "ok"] = np.char.add("qc_", qc[qc != "ok"].astype(str))
+    failed = ~table.usable
+    status[failed] = np.char.add("qc_", qc[failed].astype(str))
     status[(status == "ok") & frame[target].isna().to_numpy()] = "missing_target"
     status[(status == "ok") & frame[group].isna().to_numpy()] = "missing_group"
     status[(status == "ok") & ~np.isfinite(X).all(axis=1)] = "nonfinite_features"

@@ -351,7 +351,7 @@ class Run:
         self.check_table(table)
         X = feature_matrix(table)
         qc = table.frame["qc_status"].astype(str).to_numpy()
-        status = np.where(qc == "ok", "ok", np.char.add("qc_", qc.astype(str))).astype(object)
+        status = np.where(table.usable, "ok", np.char.add("qc_", qc.astype(str))).astype(object)
         status[(status == "ok") & ~np.isfinite(X).all(axis=1)] = "nonfinite_features"
         ok = status == "ok"
         model, present = self.final_model()

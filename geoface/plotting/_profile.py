@@ -43,7 +43,7 @@ def region_profile(
 
     fmap = feature_map(table.mesh)
     strain = fmap[fmap["kind"] == "strain"]
-    ok = table.frame[table.ok]
+    ok = table.frame[table.usable]
     values = ok[strain["feature"].tolist()].to_numpy(dtype=float)
     groups = ok[by].astype(str).to_numpy()
     if baseline is not None and baseline in set(groups):
