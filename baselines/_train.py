@@ -31,16 +31,11 @@ _STD = (0.229, 0.224, 0.225)
 
 
 def resolve_device(device: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; ``cuda`` without CUDA is a one-line error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise GeofaceError(
-            "--device cuda was asked for but no CUDA GPU is available; use --device auto or cpu"
-        )
-    if device not in {"cpu"} and not device.startswith("cuda"):
-        raise GeofaceError(f"device={device!r} is not one of {{'auto', 'cpu', 'cuda'}}")
-    return torch.device(device)
+    """``auto`` → CUDA when available (else Apple's MPS, else CPU); ``cuda`` without a GPU
+    is a one-line error. The same rule as the landmark backends'."""
+    from geoface.landmarks import resolve_device as _resolve
+
+    return torch.device(_resolve(device))
 
 
 @dataclass
