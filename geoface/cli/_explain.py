@@ -10,7 +10,7 @@ import numpy as np
 
 
 def add_parser(sub) -> None:
-    from ..explain import EXPLAINERS
+    from ..explain import EXPLAINERS, FIGURES
 
     p = sub.add_parser(
         "explain",
@@ -91,6 +91,15 @@ def add_parser(sub) -> None:
         type=Path,
         help="landmark file the faces come from, to draw single faces on their own landmarks "
         "and photo (default: the table's source)",
+    )
+    p.add_argument(
+        "--figures",
+        nargs="+",
+        choices=FIGURES,
+        default=list(FIGURES),
+        metavar="GROUP",
+        help="figure groups to draw (default: all of " + ", ".join(FIGURES) + "): region "
+        "bars, region maps, beeswarms, single faces, class contrasts",
     )
     p.add_argument("--no-figures", action="store_true", help="write tables and values only")
     p.add_argument("--threads", type=int, help="XGBoost threads (default: all)")
@@ -176,7 +185,7 @@ def run(args) -> int:
     import pandas as pd
 
     from .._errors import GeofaceError
-    from ..explain import FIGURES, explain_run, run_table, write_explanation
+    from ..explain import explain_run, run_table, write_explanation
     from ..features import FeatureTable
     from ..models import Run
 
@@ -214,7 +223,7 @@ def run(args) -> int:
             )
         faces = [where[f] for f in args.faces]
     source = None
-    if not args.no_figures:
+    if not args.no_figures and "faces" in args.figures:
         source = face_source(table, args.landmarks)
         if source is None:
             say("no landmark source found: single faces are drawn on the template")
@@ -224,7 +233,7 @@ def run(args) -> int:
         out,
         over=over,
         n_boot=args.bootstrap,
-        figures=None if args.no_figures else FIGURES,
+        figures=None if args.no_figures else args.figures,
         faces=faces,
         contrasts=[tuple(c) for c in args.contrast] if args.contrast else None,
         face_source=source,
