@@ -151,12 +151,15 @@ def test_partition_explainer_is_additive_in_probability_space(runs, table):
     assert bg.shape == (5, X.shape[1])
     h = FeatureHierarchy(table.mesh)
     kw = {"explainer": "partition", "model_name": "svm", "hierarchy": h, "background": bg}
-    res = explain_estimator(model, X[:3], max_evals=60, **kw)
+    res = explain_estimator(model, X[:3], max_evals=60, n_jobs=1, **kw)
     proba = model.predict_proba(X[:3])
     np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, proba, atol=1e-10)
     assert 0 < res.evaluations <= 3 * (60 + 2) * len(bg)
-    again = explain_estimator(model, X[:3], max_evals=60, **kw)
+    again = explain_estimator(model, X[:3], max_evals=60, n_jobs=1, **kw)
     np.testing.assert_array_equal(res.values, again.values)  # seeded
+    threaded = explain_estimator(model, X[:3], max_evals=60, n_jobs=2, **kw)
+    np.testing.assert_allclose(threaded.values.sum(axis=1) + threaded.base_values, proba)
+    assert threaded.evaluations == res.evaluations
 
 
 def test_background_of_few_faces_is_the_faces_themselves():

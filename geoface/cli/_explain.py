@@ -102,7 +102,12 @@ def add_parser(sub) -> None:
         "bars, region maps, beeswarms, single faces, class contrasts",
     )
     p.add_argument("--no-figures", action="store_true", help="write tables and values only")
-    p.add_argument("--threads", type=int, help="XGBoost threads (default: all)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="threads for XGBoost and the partition explainer (default: all cores; 1 makes "
+        "partition values reproducible to the bit)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     p.add_argument("--quiet", action="store_true", help="print only the summary")

@@ -46,6 +46,7 @@ negation, so that every class has values.
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,6 +177,10 @@ def import_shap():
     return shap
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _two_sided(a: np.ndarray) -> np.ndarray:
     """One log-odds column for the second of two classes → both classes' columns."""
     return np.concatenate([-a, a], axis=-1) if a.shape[-1] == 1 else a
@@ -284,29 +289,40 @@ def _partition(
     *,
     max_evals: int,
     seed: int,
+    n_jobs: int = 1,
 ) -> EngineResult:
+    from concurrent.futures import ThreadPoolExecutor
+
     shap = import_shap()
-    evaluated = [0]
+    clustering = hierarchy.linkage()
+    background = np.asarray(background, dtype=float)
 
-    def predict(Z):
-        evaluated[0] += len(Z)
-        return model.predict_proba(Z)
+    def explain_chunk(rows: np.ndarray):
+        evaluated = [0]
 
-    masker = shap.maskers.Partition(
-        np.asarray(background, dtype=float),
-        max_samples=len(background),
-        clustering=hierarchy.linkage(),
-    )
-    explainer = shap.PartitionExplainer(predict, masker)
-    with _seeded_numpy_global(seed), warnings.catch_warnings():
-        # SHAP reports its progress bar's optional dependency; nothing about the values
-        warnings.filterwarnings("ignore", category=UserWarning, module="shap")
-        sv = explainer(X, max_evals=max_evals, silent=True)
-    values = np.asarray(sv.values, dtype=float)
+        def predict(Z):
+            evaluated[0] += len(Z)
+            return model.predict_proba(Z)
+
+        masker = shap.maskers.Partition(
+            background, max_samples=len(background), clustering=clustering
+        )
+        sv = shap.PartitionExplainer(predict, masker)(rows, max_evals=max_evals, silent=True)
+        return sv.values, sv.base_values, evaluated[0]
+
+    chunks = [c for c in np.array_split(X, max(1, min(n_jobs, len(X)))) if len(c)]
+    with _seeded_numpy_global(seed):
+        if len(chunks) == 1:
+            parts = [explain_chunk(chunks[0])]
+        else:  # the models' predict_proba releases the GIL: threads share the cores
+            with ThreadPoolExecutor(len(chunks)) as pool:
+                parts = list(pool.map(explain_chunk, chunks))
+    values = np.concatenate([np.asarray(p[0], dtype=float) for p in parts])
     if values.ndim == 2:
         values = values[:, :, None]
-    base = np.asarray(sv.base_values, dtype=float).reshape(len(X), -1)
-    return EngineResult(values, base, model.predict_proba(X), evaluations=evaluated[0])
+    base = np.concatenate([np.asarray(p[1], dtype=float).reshape(len(p[0]), -1) for p in parts])
+    evaluations = sum(p[2] for p in parts)
+    return EngineResult(values, base, model.predict_proba(X), evaluations=evaluations)
 
 
 def explain_estimator(
@@ -341,7 +357,12 @@ def explain_estimator(
         whole background.
     seed : int, default=0
     n_jobs : int, optional
-        Threads for XGBoost (its default when None).
+        Threads (all cores when None): XGBoost's, or the partition
+        explainer's, which shares the faces out between threads (the models'
+        ``predict_proba`` runs outside Python's lock). With more than one
+        thread SHAP's random tie-breaking is drawn in an unpredictable order,
+        so coalitions with exactly equal effects may be expanded in another
+        order from run to run; ``n_jobs=1`` is reproducible to the bit.
 
     Returns
     -------
@@ -357,5 +378,13 @@ def explain_estimator(
     if explainer == "partition":
         if hierarchy is None or background is None:
             raise ValueError("the partition explainer needs a hierarchy and a background")
-        return _partition(model, X, background, hierarchy, max_evals=max_evals, seed=seed)
+        return _partition(
+            model,
+            X,
+            background,
+            hierarchy,
+            max_evals=max_evals,
+            seed=seed,
+            n_jobs=_cores() if n_jobs is None else int(n_jobs),
+        )
     raise ValueError(f"unknown explainer {explainer!r}")

@@ -242,7 +242,7 @@ def explain_run(
         ``DEFAULT_MAX_ROWS["partition"]`` for the partition explainer.
     seed : int, default=0
     n_jobs : int, optional
-        XGBoost threads.
+        Threads for XGBoost and the partition explainer (all cores when None).
     table_path : str, optional
         Recorded in ``info``.
     progress : callable, optional
