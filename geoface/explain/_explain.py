@@ -200,6 +200,44 @@ def _column(frame: pd.DataFrame, oof: pd.DataFrame, name: str | None, ids: np.nd
     return np.full(len(ids), "", dtype=object).astype(str)
 
 
+def _row_status(frame: pd.DataFrame, X: np.ndarray, oof: pd.DataFrame, *, final: bool):
+    """Why each row can or cannot be explained, its explaining fold and its CV fold.
+
+    Returns
+    -------
+    status : ndarray of object, shape (n_rows,)
+        ``ok``, ``qc_<status>``, ``nonfinite_features`` or ``no_fold``.
+    fold : ndarray of int, shape (n_rows,)
+        The fold whose model explains the row (-1: the final model).
+    trained : ndarray of float, shape (n_rows,)
+        The row's fold in the run's cross-validation (NaN: it took no part).
+    """
+    status = np.full(len(frame), "ok", dtype=object)
+    qc = frame["qc_status"].astype(str).to_numpy()
+    status[qc != "ok"] = np.char.add("qc_", qc[qc != "ok"].astype(str))
+    status[(status == "ok") & ~np.isfinite(X).all(axis=1)] = "nonfinite_features"
+    oof_fold = oof.set_index(oof["id"].astype(str))["fold"]
+    ids = frame["id"].astype(str)
+    trained = ids.map(oof_fold).to_numpy(dtype=float, na_value=np.nan)
+    if final:
+        return status, np.full(len(frame), -1), trained
+    status[(status == "ok") & np.isnan(trained)] = "no_fold"
+    return status, np.where(np.isnan(trained), -1, trained).astype(int), trained
+
+
+def _cap_rows(status: np.ndarray, cap: int | None, seed: int, say, method: str) -> None:
+    """Mark all but a seeded random ``cap`` of the explainable rows ``over_max_rows``."""
+    candidates = np.flatnonzero(status == "ok")
+    if cap is None or len(candidates) <= cap:
+        return
+    keep = np.sort(np.random.default_rng(seed).choice(candidates, size=cap, replace=False))
+    status[np.setdiff1d(candidates, keep)] = "over_max_rows"
+    say(
+        f"explaining {cap} of {len(candidates)} faces (a seeded random subset: the "
+        f"{method} explainer's cap; --max-rows 0 explains all)"
+    )
+
+
 def explain_run(
     run,
     table=None,
@@ -270,29 +308,10 @@ def explain_run(
     frame = table.frame.reset_index(drop=True)
     X = feature_matrix(table)
     ids = frame["id"].astype(str).to_numpy()
-    status = np.full(len(frame), "ok", dtype=object)
-    qc = frame["qc_status"].astype(str).to_numpy()
-    status[qc != "ok"] = np.char.add("qc_", qc[qc != "ok"].astype(str))
-    status[(status == "ok") & ~np.isfinite(X).all(axis=1)] = "nonfinite_features"
     oof = run.oof_predictions()
-    oof_fold = oof.set_index("id")["fold"]
-    trained = pd.Series(ids).map(oof_fold).to_numpy(dtype=float)  # NaN: not in the run's CV
-    if final:
-        fold = np.full(len(frame), -1)
-    else:
-        status[(status == "ok") & np.isnan(trained)] = "no_fold"
-        fold = np.where(np.isnan(trained), -1, trained).astype(int)
-
+    status, fold, trained = _row_status(frame, X, oof, final=final)
     cap = DEFAULT_MAX_ROWS[method] if max_rows is None else (max_rows or None)
-    candidates = np.flatnonzero(status == "ok")
-    if cap is not None and len(candidates) > cap:
-        rng = np.random.default_rng(seed)
-        keep = np.sort(rng.choice(candidates, size=cap, replace=False))
-        status[np.setdiff1d(candidates, keep)] = "over_max_rows"
-        say(
-            f"explaining {cap} of {len(candidates)} faces (a seeded random subset: the "
-            f"{method} explainer's cap; --max-rows 0 explains all)"
-        )
+    _cap_rows(status, cap, seed, say, method)
     rows = np.flatnonzero(status == "ok")
     if len(rows) == 0:
         counts = pd.Series(status).value_counts().to_dict()
@@ -318,10 +337,9 @@ def explain_run(
         t0 = time.perf_counter()
         bg = None
         if method == "partition":
-            usable = np.isfinite(trained) & np.isin(status, ["ok", "over_max_rows"])
-            train_rows = np.flatnonzero(usable & (trained != f)) if f >= 0 else []
-            if f < 0:
-                train_rows = np.flatnonzero(usable)
+            # the faces this model was trained on: its fold's complement, or every CV face
+            trained_on = np.isfinite(trained) & (trained != f if f >= 0 else True)
+            train_rows = np.flatnonzero(trained_on & np.isin(status, ["ok", "over_max_rows"]))
             if len(train_rows) == 0:  # faces new to the run: summarise the faces themselves
                 train_rows = rows
             bg = summarise_background(X[train_rows], background, seed=seed)
