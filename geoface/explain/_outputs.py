@@ -148,6 +148,7 @@ def _map_grid(expl, *, over: str, signed: bool, ncols: int = 4):
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_region_map
+    from ..plotting._shap_bars import coalition_note
     from ..plotting._shap_mesh import shap_cmap, shap_norm
 
     n = len(expl.classes)
@@ -192,7 +193,7 @@ def _map_grid(expl, *, over: str, signed: bool, ncols: int = 4):
     direction = " (red: toward the class, blue: away)" if signed else ""
     fig.suptitle(
         f"{what}{direction} over {faces}: triangles filled by their total, edges drawn by "
-        "their strain's value; one scale for all panels",
+        "their strain's value; one scale for all panels" + coalition_note(expl),
         fontsize=8,
     )
     return fig

@@ -16,6 +16,7 @@ import pandas as pd
 from ._style import REGION_COLOURS
 
 __all__ = [
+    "coalition_note",
     "plot_contrast_bars",
     "plot_region_importance",
     "plot_region_waterfall",
@@ -30,6 +31,16 @@ _STATISTICS = {
     "mean_signed_total": "mean SHAP, total per region",
     "mean_signed_per_feature": "mean SHAP, mean per feature",
 }
+
+
+def coalition_note(expl) -> str:
+    """A line for figures of partition-explainer values below the region level ("" otherwise)."""
+    if expl.info.get("explainer") != "partition":
+        return ""
+    return (
+        "\npartition explainer: features of a coalition it did not split within its budget "
+        "share that coalition's value equally"
+    )
 
 
 def _region_panel(ax, part: pd.DataFrame, statistic: str, show_labels: bool = True) -> None:
@@ -190,7 +201,9 @@ def plot_shap_summary(expl, cls: str, *, top: int = 15, ax=None):
     ax.set_xlabel(f"SHAP value for {cls} ({expl.space} space)", fontsize=8)
     ax.tick_params(axis="x", labelsize=7)
     ax.set_title(
-        f"{cls}: top {len(order)} features by mean |SHAP| ({len(values)} faces)", fontsize=8
+        f"{cls}: top {len(order)} features by mean |SHAP| ({len(values)} faces)"
+        + coalition_note(expl),
+        fontsize=8,
     )
     if sc is not None:
         cbar = fig.colorbar(sc, ax=ax, shrink=0.6, pad=0.01, ticks=[0, 1])

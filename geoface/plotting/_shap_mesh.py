@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..mesh import Mesh
+from ._shap_bars import coalition_note
 
 __all__ = [
     "element_summary",
@@ -337,7 +338,7 @@ def plot_region_map(
         mesh=expl.mesh,
         signed=signed,
         ax=ax,
-        title=title or f"{cls}: {what}, {faces} (n={n})",
+        title=title or f"{cls}: {what}, {faces} (n={n})" + coalition_note(expl),
         **options,
     )
 
