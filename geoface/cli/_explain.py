@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
         description="Explain a 'geoface fit' run with SHAP. Each face is explained by the model "
         "of the fold that did not train on it (out of fold; --final: the refitted model). "
         "Values are summed from features to triangles and edges to facial regions (exactly "
-        "additive) and summarised per class with 95%% intervals over subjects. Writes "
+        "additive) and summarised per class with 95% intervals over subjects. Writes "
         "shap_values.npz, regions.csv, triangles.csv, edges.csv, explain.json and figures.",
     )
     p.add_argument("run_dir", type=Path, help="run directory from 'geoface fit'")

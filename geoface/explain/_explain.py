@@ -29,7 +29,7 @@ from ._engines import (
     space_of,
     summarise_background,
 )
-from ._hierarchy import FeatureHierarchy
+from ._hierarchy import REGION_TREE, FeatureHierarchy
 
 __all__ = ["DEFAULT_MAX_ROWS", "Explanation", "explain_run", "run_table"]
 
@@ -292,6 +292,7 @@ def explain_run(
     """
     from ..models import Run
     from ..models._data import feature_matrix
+    from ..runs import versions
 
     say = progress or (lambda msg: None)
     t_start = time.perf_counter()
@@ -379,6 +380,17 @@ def explain_run(
         "n_features": X.shape[1],
         "skipped": {str(s): int(n) for s, n in counts.items() if s != "ok"},
         "additivity_max_error": error,
+        "region_features": dict(
+            zip(hierarchy.regions, hierarchy.region_sizes.tolist(), strict=True)
+        ),
+        "coalitions": (
+            {
+                "levels": ["feature", "triangle or edge", "side of a region", "region"],
+                "region_tree": REGION_TREE,
+            }
+            if method == "partition"
+            else None
+        ),
         "options": {
             "background": background if method == "partition" else None,
             "max_evals": max_evals if method == "partition" else None,
@@ -390,6 +402,7 @@ def explain_run(
             "per_face_at_most": max_evals * background if method == "partition" else None,
         },
         "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 3)},
+        "versions": versions("shap", "xgboost"),
     }
     target = run.info.get("target", "label")
     labels = _column(frame, oof.rename(columns={"y_true": target}), target, ids)

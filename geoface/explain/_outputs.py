@@ -270,7 +270,7 @@ def write_explanation(
         info["figures"] = sorted(p.name for p in written)
         info["summaries"] = {
             "over": over,
-            "bootstrap": n_boot,
+            "intervals": f"95% percentile, bootstrap over subjects ({n_boot} replicates)",
             "contrasts": [list(c) for c in contrasts],
         }
         write_json(tmp / "explain.json", {**info, "mesh": expl.mesh.to_dict()})
