@@ -358,3 +358,21 @@ def test_bad_runs_and_tables_are_refused_in_one_line(runs, table, tmp_path):
     with pytest.raises(GeofaceError, match=r"no face of the table can be explained.*--final"):
         explain_run(runs["xgb"], strangers)
     assert explain_run(runs["xgb"], strangers, final=True).n_faces == len(table.frame) - 1
+
+
+def test_random_forest_and_linear_svm_explainers(table):
+    from geoface.models import get_model_spec
+
+    X = table.features[table.ok]
+    y = np.unique(table.frame["label"][table.ok], return_inverse=True)[1]
+    rf = get_model_spec("rf").build(0, {"n_estimators": 30}).fit(X, y)
+    res = explain_estimator(rf, X[:8], explainer="tree", model_name="rf")
+    np.testing.assert_allclose(
+        res.values.sum(axis=1) + res.base_values, rf.predict_proba(X[:8]), atol=1e-10
+    )
+    svm = get_model_spec("svm-linear").build(0, {}).fit(X, y)
+    res = explain_estimator(svm, X[:8], explainer="linear", model_name="svm-linear")
+    linear = svm.steps[1][1].calibrated_classifiers_[0].estimator
+    decision = linear.decision_function(svm.steps[0][1].transform(X[:8]))
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, decision, atol=1e-10)
+    assert res.values.shape == (8, X.shape[1], 7)
