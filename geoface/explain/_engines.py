@@ -36,7 +36,13 @@ partition  any model (``svm`` by default)  probability        Owen values on the
   explainer spends them on the coalitions with the largest effects first
   (regions before triangles before single features) and shares the value of
   any coalition it does not split further evenly among its features. Region
-  totals are therefore resolved first and best.
+  totals are therefore resolved first and best; single features less so.
+  Faces are shared between threads (the SVM's ``predict_proba`` runs outside
+  Python's lock). Measured on a 2-core machine: an RBF-SVM cross-validated
+  on 1,000 faces is explained at about 0.5 s per face with the defaults
+  (20 background centres × 300 evaluations), so 1,000 faces take about
+  9 minutes; ``geoface explain`` explains at most 300 faces with it unless
+  told otherwise.
 
 For two classes, the margin, logit and decision spaces hold one number (the
 log-odds or score of the second class); the first class's values are its
@@ -56,7 +62,17 @@ import numpy as np
 from .._errors import GeofaceError
 from ._hierarchy import FeatureHierarchy
 
-__all__ = ["DEFAULT_EXPLAINER", "EXPLAINERS", "EngineResult", "explain_estimator", "space_of"]
+__all__ = [
+    "DEFAULT_EXPLAINER",
+    "EXPLAINERS",
+    "SPACE_DESCRIPTIONS",
+    "EngineResult",
+    "explain_estimator",
+    "import_shap",
+    "resolve_explainer",
+    "space_of",
+    "summarise_background",
+]
 
 #: Explainer name → what it is (the CLI's ``--explainer`` choices read this).
 EXPLAINERS: dict[str, str] = {
