@@ -128,6 +128,10 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert "Ground truth check" in out and "6/6 classes" in out
     assert "xgb on 168 faces" in out and "svm on 168 faces" in out
     assert (tmp_path / "demo" / "runs" / "xgb" / "metrics.json").exists()
+    assert "SHAP explanations of the XGBoost run" in out and "top region" in out
+    explained = tmp_path / "demo" / "explain" / "xgb"
+    assert (explained / "regions.csv").exists()
+    assert (explained / "figures" / "region_maps.png").stat().st_size > 10_000
 
 
 @needs_helen

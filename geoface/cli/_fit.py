@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
         "fit",
         help="cross-validate a classifier on grouped folds → run directory",
         description="Train a classifier on a feature table with subject-grouped cross-"
-        "validation: out-of-fold predictions for every face, metrics with 95%% confidence "
+        "validation: out-of-fold predictions for every face, metrics with 95% confidence "
         "intervals (bootstrap over subjects), chance levels, an overfitting report, figures, "
         "and the final model refitted on all faces.",
     )

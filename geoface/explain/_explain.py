@@ -1,0 +1,424 @@
+"""Explaining a run: out-of-fold SHAP values for every usable face of its table.
+
+By default each face is explained by the model of the fold that did **not**
+train on it — the same model that made its out-of-fold prediction — so the
+explanations describe what the model learnt from *other* subjects, never a
+memorised face. ``final=True`` explains every face with the model refitted
+on all faces instead (the one ``geoface predict`` uses).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import GeofaceError
+from ..mesh import Mesh
+from ._engines import (
+    SPACE_DESCRIPTIONS,
+    explain_estimator,
+    resolve_explainer,
+    space_of,
+    summarise_background,
+)
+from ._hierarchy import REGION_TREE, FeatureHierarchy
+
+__all__ = ["DEFAULT_MAX_ROWS", "Explanation", "explain_run", "run_table"]
+
+#: Faces the partition explainer explains at most unless told otherwise (its cost).
+DEFAULT_MAX_ROWS: dict[str, int | None] = {"tree": None, "linear": None, "partition": 300}
+
+
+@dataclass
+class Explanation:
+    """SHAP values of a run's model on a set of faces, with what is needed to read them.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_faces, n_features, n_classes)
+        SHAP values in :attr:`space`. A class the explaining model never saw
+        (absent from its training fold) has NaN values in margin, logit and
+        decision space and zeros in probability space (its probability is 0).
+    base_values : ndarray of shape (n_faces, n_classes)
+        ``values.sum(axis=1) + base_values`` is the model's output.
+    features : ndarray of shape (n_faces, n_features)
+        The explained feature values.
+    ids, subjects, labels : ndarray of str, shape (n_faces,)
+        ``labels`` holds the true class ("" when unknown).
+    folds : ndarray of int, shape (n_faces,)
+        The fold whose model explained each face (-1: the final model).
+    feature_names : list of str
+    classes : list of str
+    mesh : Mesh
+    info : dict
+        Explainer, space, model, mode, counts, cost and timings (``explain.json``).
+    """
+
+    values: np.ndarray
+    base_values: np.ndarray
+    features: np.ndarray
+    ids: np.ndarray
+    subjects: np.ndarray
+    labels: np.ndarray
+    folds: np.ndarray
+    feature_names: list
+    classes: list
+    mesh: Mesh
+    info: dict = field(default_factory=dict)
+
+    @property
+    def n_faces(self) -> int:
+        return len(self.ids)
+
+    @property
+    def space(self) -> str:
+        return str(self.info.get("space", "probability"))
+
+    @cached_property
+    def hierarchy(self) -> FeatureHierarchy:
+        return FeatureHierarchy(self.mesh)
+
+    @property
+    def output(self) -> np.ndarray:
+        """The model's output in :attr:`space`: shape (n_faces, n_classes)."""
+        return self.values.sum(axis=1) + self.base_values
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """Index of each face's predicted class (largest output): shape (n_faces,)."""
+        out = np.where(np.isnan(self.output), -np.inf, self.output)
+        return out.argmax(axis=1)
+
+    def class_index(self, name: str) -> int:
+        """Index of class ``name``; a one-line error lists the classes."""
+        if name not in self.classes:
+            raise GeofaceError(f"class {name!r} is not one of the run's classes {self.classes}")
+        return self.classes.index(name)
+
+    def element_values(self) -> np.ndarray:
+        """Values summed into triangles and edges: shape (n_faces, n_elements, n_classes)."""
+        return self.hierarchy.to_elements(self.values)
+
+    def region_values(self) -> np.ndarray:
+        """Values summed into regions: shape (n_faces, n_regions, n_classes)."""
+        return self.hierarchy.to_regions(self.values)
+
+    # --------------------------------------------------------------------- I/O
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        """Write ``shap_values.npz`` and ``explain.json`` into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        from ..runs import write_json
+
+        np.savez_compressed(
+            folder / "shap_values.npz",
+            values=self.values,
+            base_values=self.base_values,
+            features=self.features,
+            ids=self.ids.astype(str),
+            subjects=self.subjects.astype(str),
+            labels=self.labels.astype(str),
+            folds=self.folds.astype(int),
+            feature_names=np.asarray(self.feature_names, dtype=str),
+            classes=np.asarray(self.classes, dtype=str),
+        )
+        write_json(folder / "explain.json", {**self.info, "mesh": self.mesh.to_dict()})
+        return [folder / "shap_values.npz", folder / "explain.json"]
+
+    @classmethod
+    def read(cls, folder: str | os.PathLike) -> Explanation:
+        """Read an explanation written by :meth:`write` (``geoface explain --out``)."""
+        folder = Path(folder)
+        npz, doc = folder / "shap_values.npz", folder / "explain.json"
+        if not npz.exists() or not doc.exists():
+            raise GeofaceError(
+                f"{folder} is not a geoface explanation (needs shap_values.npz and explain.json)"
+            )
+        info = json.loads(doc.read_text(encoding="utf-8"))
+        mesh = Mesh.from_dict(info.pop("mesh"))
+        with np.load(npz, allow_pickle=False) as z:
+            return cls(
+                values=z["values"],
+                base_values=z["base_values"],
+                features=z["features"],
+                ids=z["ids"],
+                subjects=z["subjects"],
+                labels=z["labels"],
+                folds=z["folds"],
+                feature_names=z["feature_names"].tolist(),
+                classes=z["classes"].tolist(),
+                mesh=mesh,
+                info=info,
+            )
+
+
+def run_table(run, table=None, table_path: str | None = None):
+    """The feature table to explain: the one given, or the one the run was fitted on.
+
+    Returns
+    -------
+    table : FeatureTable
+    path : str or None
+        Where it was read from (``table_path`` for a given table).
+    """
+    from ..features import FeatureTable
+
+    if table is not None:
+        return table, table_path
+    recorded = (run.info.get("table") or {}).get("path")
+    if not recorded:
+        raise GeofaceError(
+            f"run {run.path} does not record its feature table; give it with --features"
+        )
+    candidates = [Path(recorded)]
+    if not Path(recorded).is_absolute():
+        candidates.append(run.path.parent / recorded)
+    for cand in candidates:
+        if cand.exists():
+            return FeatureTable.read(cand), str(cand)
+    raise GeofaceError(
+        f"the run's feature table {recorded} was not found (it is relative to where 'fit' ran); "
+        "give it with --features"
+    )
+
+
+def _column(frame: pd.DataFrame, oof: pd.DataFrame, name: str | None, ids: np.ndarray):
+    if name and name in frame.columns:
+        col = frame[name]
+        return np.where(col.isna(), "", col.astype(str)).astype(str)
+    if name and name in oof.columns:
+        col = oof.set_index("id")[name].reindex(ids)
+        return np.where(col.isna(), "", col.astype(str)).astype(str)
+    return np.full(len(ids), "", dtype=object).astype(str)
+
+
+def _row_status(frame: pd.DataFrame, X: np.ndarray, oof: pd.DataFrame, *, final: bool):
+    """Why each row can or cannot be explained, its explaining fold and its CV fold.
+
+    Returns
+    -------
+    status : ndarray of object, shape (n_rows,)
+        ``ok``, ``qc_<status>``, ``nonfinite_features`` or ``no_fold``.
+    fold : ndarray of int, shape (n_rows,)
+        The fold whose model explains the row (-1: the final model).
+    trained : ndarray of float, shape (n_rows,)
+        The row's fold in the run's cross-validation (NaN: it took no part).
+    """
+    status = np.full(len(frame), "ok", dtype=object)
+    qc = frame["qc_status"].astype(str).to_numpy()
+    status[qc != "ok"] = np.char.add("qc_", qc[qc != "ok"].astype(str))
+    status[(status == "ok") & ~np.isfinite(X).all(axis=1)] = "nonfinite_features"
+    oof_fold = oof.set_index(oof["id"].astype(str))["fold"]
+    ids = frame["id"].astype(str)
+    trained = ids.map(oof_fold).to_numpy(dtype=float, na_value=np.nan)
+    if final:
+        return status, np.full(len(frame), -1), trained
+    status[(status == "ok") & np.isnan(trained)] = "no_fold"
+    return status, np.where(np.isnan(trained), -1, trained).astype(int), trained
+
+
+def _cap_rows(status: np.ndarray, cap: int | None, seed: int, say, method: str) -> None:
+    """Mark all but a seeded random ``cap`` of the explainable rows ``over_max_rows``."""
+    candidates = np.flatnonzero(status == "ok")
+    if cap is None or len(candidates) <= cap:
+        return
+    keep = np.sort(np.random.default_rng(seed).choice(candidates, size=cap, replace=False))
+    status[np.setdiff1d(candidates, keep)] = "over_max_rows"
+    say(
+        f"explaining {cap} of {len(candidates)} faces (a seeded random subset: the "
+        f"{method} explainer's cap; --max-rows 0 explains all)"
+    )
+
+
+def explain_run(
+    run,
+    table=None,
+    *,
+    final: bool = False,
+    explainer: str = "auto",
+    background: int = 20,
+    max_evals: int = 300,
+    max_rows: int | None = None,
+    seed: int = 0,
+    n_jobs: int | None = None,
+    table_path: str | None = None,
+    progress=None,
+) -> Explanation:
+    """SHAP values of a run's model(s) on the faces of a feature table.
+
+    Parameters
+    ----------
+    run : Run or path-like
+        A ``geoface fit`` run directory.
+    table : FeatureTable, optional
+        Faces to explain; by default the table the run was fitted on
+        (``run.json``'s ``table.path``). It must be built on the run's mesh
+        with the run's features.
+    final : bool, default=False
+        Explain every face with the refitted final model instead of the
+        model of the fold that did not train on it. Faces that took no part
+        in the run's cross-validation can only be explained with ``final``.
+    explainer : {"auto", "tree", "linear", "partition"}, default="auto"
+        See :mod:`geoface.explain._engines`.
+    background : int, default=20
+        Partition explainer: k-means centres of the model's training faces
+        that masked features are drawn from.
+    max_evals : int, default=300
+        Partition explainer: model evaluations per face (each over the whole
+        background).
+    max_rows : int, optional
+        Explain at most this many faces (a random, seeded subset); 0 means
+        all. By default all for the exact explainers and
+        ``DEFAULT_MAX_ROWS["partition"]`` for the partition explainer.
+    seed : int, default=0
+    n_jobs : int, optional
+        Threads for XGBoost and the partition explainer (all cores when None).
+    table_path : str, optional
+        Recorded in ``info``.
+    progress : callable, optional
+        Receives one-line progress messages.
+
+    Returns
+    -------
+    Explanation
+    """
+    from ..models import Run
+    from ..models._data import feature_matrix
+    from ..runs import versions
+
+    say = progress or (lambda msg: None)
+    t_start = time.perf_counter()
+    run = run if isinstance(run, Run) else Run(run)
+    model_name = str(run.model_info.get("model", run.info.get("model")))
+    method = resolve_explainer(model_name, explainer)
+    if background < 1 or max_evals < 10:
+        raise GeofaceError(
+            f"background={background} and max_evals={max_evals} must be at least 1 and 10"
+        )
+    table, table_path = run_table(run, table, table_path)
+    run.check_table(table)
+
+    frame = table.frame.reset_index(drop=True)
+    X = feature_matrix(table)
+    ids = frame["id"].astype(str).to_numpy()
+    oof = run.oof_predictions()
+    status, fold, trained = _row_status(frame, X, oof, final=final)
+    cap = DEFAULT_MAX_ROWS[method] if max_rows is None else (max_rows or None)
+    _cap_rows(status, cap, seed, say, method)
+    rows = np.flatnonzero(status == "ok")
+    if len(rows) == 0:
+        counts = pd.Series(status).value_counts().to_dict()
+        hint = "" if final else "; faces the run did not cross-validate need --final"
+        raise GeofaceError(f"no face of the table can be explained ({counts}){hint}")
+
+    classes = run.classes
+    k = len(classes)
+    hierarchy = FeatureHierarchy(table.mesh)
+    space = space_of(method, model_name)
+    fill = 0.0 if space == "probability" else np.nan
+    values = np.full((len(rows), X.shape[1], k), fill)
+    base = np.full((len(rows), k), fill)
+    error = 0.0
+    evaluations = 0
+    timings = {}
+    models = {-1: run.final_model()} if final else run.fold_models()
+    for f in sorted(np.unique(fold[rows])):
+        at = np.flatnonzero(fold[rows] == f)
+        if f not in models:
+            raise GeofaceError(f"run {run.path} has no model for fold {f}; the run is incomplete")
+        estimator, present = models[f]
+        t0 = time.perf_counter()
+        bg = None
+        if method == "partition":
+            # the faces this model was trained on: its fold's complement, or every CV face
+            trained_on = np.isfinite(trained) & (trained != f if f >= 0 else True)
+            train_rows = np.flatnonzero(trained_on & np.isin(status, ["ok", "over_max_rows"]))
+            if len(train_rows) == 0:  # faces new to the run: summarise the faces themselves
+                train_rows = rows
+            bg = summarise_background(X[train_rows], background, seed=seed)
+        res = explain_estimator(
+            estimator,
+            X[rows[at]],
+            explainer=method,
+            model_name=model_name,
+            hierarchy=hierarchy,
+            background=bg,
+            max_evals=max_evals,
+            seed=seed,
+            n_jobs=n_jobs,
+        )
+        values[np.ix_(at, np.arange(X.shape[1]), present)] = res.values
+        base[np.ix_(at, present)] = res.base_values
+        error = max(
+            error, float(np.abs(res.values.sum(axis=1) + res.base_values - res.output).max())
+        )
+        evaluations += res.evaluations
+        name = "final" if f < 0 else f"fold_{f}"
+        timings[name] = round(time.perf_counter() - t0, 3)
+        say(f"{name}: {len(at)} faces explained in {timings[name]:.1f} s")
+
+    counts = pd.Series(status).value_counts()
+    info: dict[str, Any] = {
+        "run": str(run.path),
+        "model": model_name,
+        "target": run.info.get("target"),
+        "table": table_path,
+        "mode": "final" if final else "out-of-fold",
+        "explainer": method,
+        "space": space,
+        "space_description": SPACE_DESCRIPTIONS[space],
+        "classes": classes,
+        "n_faces": len(rows),
+        "n_features": X.shape[1],
+        "skipped": {str(s): int(n) for s, n in counts.items() if s != "ok"},
+        "additivity_max_error": error,
+        "region_features": dict(
+            zip(hierarchy.regions, hierarchy.region_sizes.tolist(), strict=True)
+        ),
+        "coalitions": (
+            {
+                "levels": ["feature", "triangle or edge", "side of a region", "region"],
+                "region_tree": REGION_TREE,
+            }
+            if method == "partition"
+            else None
+        ),
+        "options": {
+            "background": background if method == "partition" else None,
+            "max_evals": max_evals if method == "partition" else None,
+            "max_rows": cap,
+            "seed": seed,
+        },
+        "cost": {
+            "model_evaluations": evaluations,
+            "per_face_at_most": max_evals * background if method == "partition" else None,
+        },
+        "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 3)},
+        "versions": versions("shap", "xgboost"),
+    }
+    target = run.info.get("target", "label")
+    labels = _column(frame, oof.rename(columns={"y_true": target}), target, ids)
+    group = run.info.get("group", "subject")
+    subjects = _column(frame, oof, group, ids)[rows]
+    subjects = np.where(subjects == "", ids[rows], subjects)  # no subject: each face its own
+    return Explanation(
+        values=values,
+        base_values=base,
+        features=X[rows],
+        ids=ids[rows],
+        subjects=subjects.astype(str),
+        labels=labels[rows],
+        folds=fold[rows],
+        feature_names=list(table.feature_names),
+        classes=classes,
+        mesh=table.mesh,
+        info=info,
+    )

@@ -1,0 +1,239 @@
+"""The feature → element → region hierarchy that SHAP values are summed along.
+
+Every feature belongs to one mesh *element* — a triangle (its area and its
+three angles) or an edge (its strain) — and every element to one facial
+*region* (see :mod:`geoface.mesh._regions`). SHAP values are additive, so the
+attribution of an element or a region is the **sum of the signed values of
+its features**: nothing is lost, and for every face and class the region
+totals add up to exactly the same number as the feature values (the model's
+output minus the base value).
+
+The same hierarchy, made binary, is the coalition structure the model-agnostic
+*partition* explainer uses (:meth:`FeatureHierarchy.linkage`): features of a
+triangle are grouped first, then the elements of a region (right side, then
+midline, then left), then regions along :data:`REGION_TREE`, which follows
+the Facial Action Coding System's split of the face into an upper face
+(brows, glabella, eyes) and a lower face (nose, cheeks, mouth, jaw). Region
+values from that explainer are therefore Owen values for this hierarchy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..mesh import REGIONS, SIDES, Mesh
+
+__all__ = ["REGION_TREE", "FeatureHierarchy"]
+
+#: Nested pairs of regions: the top of the partition hierarchy (upper face | lower face).
+REGION_TREE: tuple = ((("brows", "glabella"), "eyes"), (("nose", "cheeks"), ("mouth", "jaw")))
+
+
+@dataclass(frozen=True)
+class _Node:
+    index: int
+    size: int
+
+
+class _LinkageBuilder:
+    """Accumulates rows ``[left, right, height, size]`` of a SciPy-style linkage matrix."""
+
+    def __init__(self, n_leaves: int):
+        self.n_leaves = n_leaves
+        self.rows: list[list[float]] = []
+
+    def merge(self, nodes: list[_Node], height: float) -> _Node:
+        """Merge ``nodes`` into one by a balanced binary tree, all merges at ``height``."""
+        if not nodes:
+            raise ValueError("nothing to merge")
+        while len(nodes) > 1:
+            merged = []
+            for i in range(0, len(nodes) - 1, 2):
+                a, b = nodes[i], nodes[i + 1]
+                self.rows.append([a.index, b.index, height, a.size + b.size])
+                merged.append(_Node(self.n_leaves + len(self.rows) - 1, a.size + b.size))
+            if len(nodes) % 2:
+                merged.append(nodes[-1])
+            nodes = merged
+        return nodes[0]
+
+    def array(self) -> np.ndarray:
+        return np.asarray(self.rows, dtype=float).reshape(-1, 4)
+
+
+class FeatureHierarchy:
+    """How the features of a mesh group into elements and regions.
+
+    Parameters
+    ----------
+    mesh : Mesh
+
+    Attributes
+    ----------
+    feature_map : DataFrame
+        :func:`geoface.features.feature_map` of the mesh (one row per feature).
+    regions : list of str
+        The regions that hold features, in :data:`geoface.mesh.REGIONS` order.
+    elements : DataFrame
+        One row per element, triangles first, then edges: ``element``
+        (``triangle``/``edge``), ``element_index``, ``key`` (``tri_041``,
+        ``edge_087``), ``region``, ``side``, ``vertices``, ``n_features`` and
+        ``label`` (``"mouth · tri 41"``).
+    """
+
+    def __init__(self, mesh: Mesh):
+        from ..features import feature_map
+
+        self.mesh = mesh
+        self.feature_map = feature_map(mesh)
+        present = set(self.feature_map["region"])
+        self.regions = [r for r in REGIONS if r in present]
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_map)
+
+    @cached_property
+    def element_of_feature(self) -> np.ndarray:
+        """Row of :attr:`elements` each feature belongs to: shape (n_features,)."""
+        fmap = self.feature_map
+        is_edge = (fmap["element"] == "edge").to_numpy()
+        return np.where(
+            is_edge, self.mesh.n_triangles + fmap["element_index"], fmap["element_index"]
+        ).astype(np.int64)
+
+    @cached_property
+    def region_of_feature(self) -> np.ndarray:
+        """Index into :attr:`regions` of each feature's region: shape (n_features,)."""
+        return np.asarray(pd.Index(self.regions).get_indexer(self.feature_map["region"]))
+
+    @cached_property
+    def elements(self) -> pd.DataFrame:
+        mesh = self.mesh
+        counts = np.bincount(self.element_of_feature, minlength=mesh.n_triangles + mesh.n_edges)
+        rows = []
+        for kind, simplices, regions, sides, short in (
+            ("triangle", mesh.triangles, mesh.triangle_regions, mesh.triangle_sides, "tri"),
+            ("edge", mesh.edges, mesh.edge_regions, mesh.edge_sides, "edge"),
+        ):
+            for k, verts in enumerate(simplices.tolist()):
+                rows.append(
+                    {
+                        "element": kind,
+                        "element_index": k,
+                        "key": f"{short}_{k:03d}",
+                        "region": str(regions[k]),
+                        "side": str(sides[k]),
+                        "vertices": "-".join(str(v) for v in verts),
+                        "label": f"{regions[k]} · {short} {k}",
+                    }
+                )
+        frame = pd.DataFrame(rows)
+        frame["n_features"] = counts
+        return frame
+
+    @cached_property
+    def region_sizes(self) -> np.ndarray:
+        """Number of features in each region of :attr:`regions`: shape (n_regions,)."""
+        return np.bincount(self.region_of_feature, minlength=len(self.regions))
+
+    # ----------------------------------------------------------------- summing
+    def _sum(self, values: np.ndarray, index: np.ndarray, n_groups: int) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        if values.ndim < 2 or values.shape[-2] != self.n_features:
+            raise ValueError(
+                f"values of shape {values.shape} do not hold {self.n_features} features "
+                "on their second-last axis"
+            )
+        moved = np.moveaxis(values, -2, 0)  # (F, ..., K)
+        order = np.argsort(index, kind="stable")
+        groups, starts = np.unique(index[order], return_index=True)
+        out = np.zeros((n_groups, *moved.shape[1:]))
+        out[groups] = np.add.reduceat(moved[order], starts, axis=0)
+        return np.moveaxis(out, 0, -2)
+
+    def to_elements(self, values: np.ndarray) -> np.ndarray:
+        """Sum feature values into elements.
+
+        Parameters
+        ----------
+        values : ndarray of shape (..., n_features, n_outputs)
+
+        Returns
+        -------
+        ndarray of shape (..., n_elements, n_outputs)
+            Rows in :attr:`elements` order (triangles, then edges).
+        """
+        return self._sum(values, self.element_of_feature, len(self.elements))
+
+    def to_regions(self, values: np.ndarray) -> np.ndarray:
+        """Sum feature values into regions.
+
+        Parameters
+        ----------
+        values : ndarray of shape (..., n_features, n_outputs)
+
+        Returns
+        -------
+        ndarray of shape (..., n_regions, n_outputs)
+            Regions in :attr:`regions` order.
+        """
+        return self._sum(values, self.region_of_feature, len(self.regions))
+
+    # -------------------------------------------------------- partition tree
+    def linkage(self) -> np.ndarray:
+        """The hierarchy as a binary SciPy-style linkage matrix over the features.
+
+        Leaves are the features (in feature order). A triangle's four features
+        merge first (height 1), then each region's elements by side — right,
+        midline, left — (heights 2 and 3), then the regions along
+        :data:`REGION_TREE` (heights 4 and up). Used as the clustering of
+        SHAP's partition masker, so that the explainer's coalitions are
+        triangles, regions and halves of the face.
+
+        Returns
+        -------
+        ndarray of shape (n_features - 1, 4)
+        """
+        builder = _LinkageBuilder(self.n_features)
+        element_nodes: dict[int, _Node] = {}
+        for e, members in pd.Series(np.arange(self.n_features)).groupby(
+            self.element_of_feature, sort=True
+        ):
+            leaves = [_Node(int(i), 1) for i in members]
+            element_nodes[int(e)] = builder.merge(leaves, 1.0)
+        elements = self.elements
+        region_nodes: dict[str, _Node] = {}
+        for region in self.regions:
+            side_nodes = []
+            for side in SIDES:
+                rows = elements.index[
+                    (elements["region"] == region) & (elements["side"] == side)
+                ].tolist()
+                nodes = [element_nodes[i] for i in rows if i in element_nodes]
+                if nodes:
+                    side_nodes.append(builder.merge(nodes, 2.0))
+            region_nodes[region] = builder.merge(side_nodes, 3.0)
+
+        def build(tree, depth: int) -> tuple[_Node | None, int]:
+            if isinstance(tree, str):
+                return region_nodes.pop(tree, None), 0
+            built = [build(t, depth + 1) for t in tree]
+            nodes = [n for n, _ in built if n is not None]
+            height = 1 + max((h for _, h in built), default=0)
+            if not nodes:
+                return None, height
+            if len(nodes) == 1:
+                return nodes[0], height
+            return builder.merge(nodes, 3.0 + height), height
+
+        top, height = build(REGION_TREE, 0)
+        rest = [top] if top is not None else []
+        rest += list(region_nodes.values())  # regions a custom tree does not name
+        if len(rest) > 1:
+            builder.merge(rest, 4.0 + height)
+        return builder.array()
