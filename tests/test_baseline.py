@@ -19,6 +19,19 @@ from tests.conftest import HELEN, needs_helen
 TINY = {"epochs": 1, "batch_size": 16}
 
 
+def _tiny_run(source, out, **kw):
+    """One epoch at 32 px on two folds, CPU, no final network."""
+    opts = {
+        "recipe": resolve_recipe("infant", **TINY),
+        "folds": 2,
+        "image_size": 32,
+        "device": "cpu",
+        "final": False,
+        "n_boot": 200,
+    }
+    return train_baseline(source, out, **(opts | kw))
+
+
 @pytest.fixture(scope="module")
 def sim_csv(tmp_path_factory):
     from geoface.simulate import write_simulated_dataset
@@ -150,16 +163,7 @@ def test_bad_images_are_excluded_and_counted(sim_csv, tmp_path):
     frame.loc[3, "path"] = "images/empty.png"
     manifest = sim_csv.parent / "manifest_empty.csv"
     frame.to_csv(manifest, index=False)
-    path = train_baseline(
-        manifest,
-        tmp_path / "run",
-        recipe=resolve_recipe("infant", **TINY),
-        folds=2,
-        image_size=32,
-        device="cpu",
-        final=False,
-        n_boot=200,
-    )
+    path = _tiny_run(manifest, tmp_path / "run")
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["excluded"] == {"unreadable": 1}
     oof = pd.read_csv(path / "oof_predictions.csv", dtype={"id": str})
@@ -321,16 +325,7 @@ def test_runs_on_real_photographs(tmp_path):
     )
     csv = tmp_path / "helen.csv"
     write_landmark_csv(csv, np.stack([read_pts(p) for p in pts]), meta)
-    path = train_baseline(
-        csv,
-        tmp_path / "run",
-        recipe=resolve_recipe("infant", **TINY),
-        folds=2,
-        image_size=32,
-        device="cpu",
-        final=False,
-        n_boot=200,
-    )
+    path = _tiny_run(csv, tmp_path / "run")
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["n_used"] == 12 and metrics["excluded"] == {}
 
