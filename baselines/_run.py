@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +23,10 @@ import torch
 
 from geoface import GeofaceError
 from geoface.runs import (
+    fold_score_row,
+    run_header,
     staged_directory,
     summarise_predictions,
-    versions,
     write_figures,
     write_json,
     write_oof,
@@ -70,15 +69,6 @@ def _inner_validation(y, groups, seed: int, fraction: float = 0.2) -> np.ndarray
         chosen = rng.choice(subjects, size=max(1, len(subjects) // k), replace=False)
         mask[np.isin(groups, chosen)] = True
     return mask
-
-
-def _fold_scores(y_true, pred, k):
-    from geoface.metrics import scores_from_confusion
-    from geoface.metrics._scores import confusion_counts
-
-    return {
-        n: float(v) for n, v in scores_from_confusion(confusion_counts(y_true, pred, k)).items()
-    }
 
 
 def train_baseline(
@@ -243,26 +233,23 @@ def train_baseline(
             for h in hist:
                 h["fold"] = int(f)
             history += hist
-            tr_s = _fold_scores(y[train], p_train.argmax(1), k)
-            te_s = _fold_scores(y[test], p_test.argmax(1), k)
-            row = {
-                "fold": int(f),
-                "n_train": int(train.sum()),
-                "n_test": int(test.sum()),
-                "n_validation": int(inner.sum()),
-            }
-            for name in tr_s:
-                row[f"train_{name}"] = tr_s[name]
-                row[f"test_{name}"] = te_s[name]
-                row[f"gap_{name}"] = tr_s[name] - te_s[name]
+            row = fold_score_row(
+                f,
+                y[train],
+                p_train.argmax(1),
+                y[test],
+                p_test.argmax(1),
+                k,
+                n_validation=int(inner.sum()),
+            )
             row["fit_seconds"] = round(time.perf_counter() - tf, 3)
             fold_scores.append(row)
             name = f"fold_{int(f)}.pt"
             save_checkpoint(tmp / "model" / name, net, {**meta, "fold": int(f)})
             fold_ckpts.append({"fold": int(f), "file": name})
             say(
-                f"fold {f}: held-out balanced accuracy {te_s['balanced_accuracy']:.3f} "
-                f"(train {tr_s['balanced_accuracy']:.3f})"
+                f"fold {f}: held-out balanced accuracy {row['test_balanced_accuracy']:.3f} "
+                f"(train {row['train_balanced_accuracy']:.3f})"
             )
         t_cv = time.perf_counter() - t0
         final_file = None
@@ -327,8 +314,7 @@ def train_baseline(
         figs = write_figures(tmp / "figures", metrics)
         figs += _plot_history(tmp / "figures", pd.DataFrame(history))
         run = {
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": list(sys.argv if command is None else command),
+            **run_header(command, "torch", "torchvision"),
             "model": f"{arch}-{recipe.name}",
             "kind": "cnn",
             "arch": arch,
@@ -350,8 +336,6 @@ def train_baseline(
                 "faces_cached_on_gpu": store.on_device,
                 "amp": str(rt.amp_dtype) if rt.amp_dtype else None,
             },
-            "versions": versions("torch", "torchvision"),
-            "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
             "timings_seconds": {
                 "decode": round(t_load, 3),
                 "cross_validation": round(t_cv, 3),

@@ -26,6 +26,8 @@ from ._errors import GeofaceError
 from .metrics import chance_levels, classification_metrics, subject_bootstrap
 
 __all__ = [
+    "fold_score_row",
+    "run_header",
     "staged_directory",
     "summarise_predictions",
     "versions",
@@ -48,6 +50,46 @@ def versions(*packages: str) -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return out
+
+
+def run_header(command: Sequence[str] | None, *packages: str) -> dict:
+    """The fields every ``run.json`` starts with: when, the exact command, versions, host."""
+    import sys
+    from datetime import datetime, timezone
+
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": list(sys.argv if command is None else command),
+        "versions": versions(*packages),
+        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    }
+
+
+def fold_score_row(
+    fold: int,
+    y_train: np.ndarray,
+    pred_train: np.ndarray,
+    y_test: np.ndarray,
+    pred_test: np.ndarray,
+    n_classes: int,
+    **extra,
+) -> dict:
+    """One fold's line of the overfitting report.
+
+    ``train_*``, ``test_*`` and ``gap_*`` (train minus test) for accuracy,
+    balanced accuracy and macro-F1, after ``fold``, ``n_train``, ``n_test`` and
+    any ``extra`` fields.
+    """
+    from .metrics import confusion_counts, scores_from_confusion
+
+    tr = scores_from_confusion(confusion_counts(y_train, pred_train, n_classes))
+    te = scores_from_confusion(confusion_counts(y_test, pred_test, n_classes))
+    row = {"fold": int(fold), "n_train": len(y_train), "n_test": len(y_test), **extra}
+    for name in tr:
+        row[f"train_{name}"] = float(tr[name])
+        row[f"test_{name}"] = float(te[name])
+        row[f"gap_{name}"] = float(tr[name] - te[name])
+    return row
 
 
 def _json_default(obj):

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import GeofaceError
-from ..metrics import scores_from_confusion
-from ..metrics._scores import confusion_counts
+from ..metrics import confusion_counts, scores_from_confusion
+from ..runs import fold_score_row
 from ._registry import ModelSpec
 
 __all__ = ["CVResult", "cross_validate", "fit_model"]
@@ -123,11 +123,6 @@ def fit_model(
     return model, present, params
 
 
-def _scores(y, pred, n_classes) -> dict[str, float]:
-    s = scores_from_confusion(confusion_counts(y, pred, n_classes))
-    return {k: float(v) for k, v in s.items()}
-
-
 def cross_validate(
     spec: ModelSpec,
     X: np.ndarray,
@@ -177,13 +172,9 @@ def cross_validate(
         seconds = time.perf_counter() - t0
         proba[test] = _predict_full(model, present, X[test], n_classes)
         train_pred = _predict_full(model, present, X[train], n_classes).argmax(axis=1)
-        tr = _scores(y[train], train_pred, n_classes)
-        te = _scores(y[test], proba[test].argmax(axis=1), n_classes)
-        row = {"fold": int(k), "n_train": int(train.sum()), "n_test": int(test.sum())}
-        for name in tr:
-            row[f"train_{name}"] = tr[name]
-            row[f"test_{name}"] = te[name]
-            row[f"gap_{name}"] = tr[name] - te[name]
+        row = fold_score_row(
+            k, y[train], train_pred, y[test], proba[test].argmax(axis=1), n_classes
+        )
         row["fit_seconds"] = round(seconds, 3)
         result.fold_scores.append(row)
         result.params.append(params)
@@ -191,8 +182,8 @@ def cross_validate(
             result.models.append((model, present))
         if progress is not None:
             progress(
-                f"fold {int(k)}: test balanced accuracy {te['balanced_accuracy']:.3f} "
-                f"(train {tr['balanced_accuracy']:.3f}) in {seconds:.1f} s"
+                f"fold {int(k)}: test balanced accuracy {row['test_balanced_accuracy']:.3f} "
+                f"(train {row['train_balanced_accuracy']:.3f}) in {seconds:.1f} s"
             )
     result.pred = proba.argmax(axis=1)
     return result

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +22,9 @@ from .._errors import GeofaceError
 from ..features import FeatureTable
 from ..metrics import classification_metrics
 from ..runs import (
+    run_header,
     staged_directory,
     summarise_predictions,
-    versions,
     write_figures,
     write_json,
     write_oof,
@@ -227,8 +224,7 @@ def fit_run(
         _write_models(tmp / "model", spec, cv, final, final_present, final_params, data, table)
         write_figures(tmp / "figures", metrics)
         run = {
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": list(sys.argv if command is None else command),
+            **run_header(command, "xgboost"),
             "model": model,
             "description": spec.description,
             "target": target,
@@ -244,8 +240,6 @@ def fit_run(
                 "landmarker": table.info.get("landmarker"),
             },
             "splits": splits.info,
-            "versions": versions("xgboost"),
-            "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
             "timings_seconds": {
                 "cross_validation": round(t_cv, 3),
                 "final_fit": round(t_final, 3),
