@@ -3,9 +3,15 @@
 For each fold the network trains on the other folds, early-stops on an inner
 validation split grouped by subject (never the test fold), and predicts the
 held-out fold. The run directory has the same format as ``geoface fit``'s, plus
-``history.csv`` (per-epoch training curves), ``embeddings.npz`` (penultimate
-features of each held-out face, for fusion) and ``model/`` checkpoints saved
-and loaded with ``weights_only=True``.
+``history.csv`` (per-epoch training curves), ``embeddings.npz`` and ``model/``
+checkpoints saved and loaded with ``weights_only=True``.
+
+``embeddings.npz`` holds the penultimate features for early fusion: ``ids``
+and ``fold`` of the usable rows, ``embeddings`` (each face embedded by the
+network that did not see it) and ``fold_embeddings`` (float16, one slice per
+fold in the order of ``folds``: every usable face embedded by that fold's
+network). A fused model trained on fold *k*'s training rows must use slice
+*k* only, for every other network was trained on fold *k*'s faces.
 """
 
 from __future__ import annotations
@@ -202,7 +208,7 @@ def train_baseline(
     y_store[img] = y
 
     proba = np.zeros((len(rows), k))
-    emb = None
+    emb = fold_emb = None
     history, fold_scores, fold_ckpts = [], [], []
     t0 = time.perf_counter()
     with staged_directory(out, overwrite=overwrite) as tmp:
@@ -225,11 +231,17 @@ def train_baseline(
                 store, y_store, tr_idx, va_idx, k, recipe, rt, log=say, tag=f"fold {f}: "
             )
             p_test, e_test = predict(net, store, img[test], rt)
-            p_train, _ = predict(net, store, img[train], rt)
+            p_train, e_train = predict(net, store, img[train], rt)
             proba[test] = p_test
             if emb is None:
                 emb = np.zeros((len(rows), e_test.shape[1]), dtype=np.float32)
+                fold_emb = np.zeros(
+                    (len(np.unique(fold)), len(rows), e_test.shape[1]), dtype=np.float16
+                )
             emb[test] = e_test
+            slot = int(np.searchsorted(np.unique(fold), f))
+            fold_emb[slot, test] = e_test
+            fold_emb[slot, train] = e_train
             for h in hist:
                 h["fold"] = int(f)
             history += hist
@@ -300,7 +312,12 @@ def train_baseline(
         splits.write(tmp / "splits.csv")
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
         np.savez_compressed(
-            tmp / "embeddings.npz", ids=ids[rows].astype(str), fold=fold.astype(int), embeddings=emb
+            tmp / "embeddings.npz",
+            ids=ids[rows].astype(str),
+            fold=fold.astype(int),
+            embeddings=emb,
+            folds=np.unique(fold).astype(int),
+            fold_embeddings=fold_emb,
         )
         write_json(
             tmp / "model" / "model.json",

@@ -113,6 +113,15 @@ def test_one_epoch_run_directory_is_complete(tiny_run):
     assert {"train_loss", "train_accuracy", "images_per_second"} <= set(history.columns)
     emb = np.load(path / "embeddings.npz")
     assert emb["embeddings"].shape == (28, 512)
+    assert emb["fold_embeddings"].shape == (2, 28, 512) and list(emb["folds"]) == [0, 1]
+    for slot, f in enumerate(emb["folds"]):  # each face's held-out embedding is in its fold's slice
+        held_out = emb["fold"] == f
+        np.testing.assert_allclose(
+            emb["fold_embeddings"][slot][held_out],
+            emb["embeddings"][held_out],
+            rtol=2e-3,
+            atol=2e-3,
+        )
     assert (path / "figures" / "training_curves.png").exists()
     run = json.loads((path / "run.json").read_text())
     assert run["device"]["type"] == "cpu" and run["recipe"]["name"] == "infant"
