@@ -7,7 +7,18 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import GeofaceError
-from . import _baseline, _demo, _explain, _extract, _fit, _mesh, _predict, _simulate, _split
+from . import (
+    _baseline,
+    _compare,
+    _demo,
+    _explain,
+    _extract,
+    _fit,
+    _mesh,
+    _predict,
+    _simulate,
+    _split,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -19,6 +30,7 @@ COMMANDS = {
     "fit": _fit,
     "predict": _predict,
     "explain": _explain,
+    "compare": _compare,
     "baseline": _baseline,
     "mesh": _mesh,
     "demo": _demo,
