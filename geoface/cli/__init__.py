@@ -16,6 +16,7 @@ from . import (
     _fit,
     _mesh,
     _predict,
+    _report,
     _simulate,
     _split,
 )
@@ -31,6 +32,7 @@ COMMANDS = {
     "predict": _predict,
     "explain": _explain,
     "compare": _compare,
+    "report": _report,
     "baseline": _baseline,
     "mesh": _mesh,
     "demo": _demo,
