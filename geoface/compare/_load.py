@@ -249,26 +249,27 @@ def align_runs(runs: Sequence[RunPredictions]) -> tuple[pd.DataFrame, pd.DataFra
         _check_pair(first, other)
     index = pd.Index(first.oof["id"], name="id")
     rows = pd.DataFrame(index=index)
-    truth = pd.Series(np.nan, index=index, dtype=object)
-    group = pd.Series(np.nan, index=index, dtype=object)
-    fold = pd.Series(np.nan, index=index, dtype=float)
+    truth = np.full(len(index), None, dtype=object)
+    group = np.full(len(index), None, dtype=object)
+    fold = np.full(len(index), np.nan)
     included = np.ones(len(index), dtype=bool)
     excluded = []
     for run in runs:
         oof = run.oof.set_index("id").reindex(index)
         use = pd.Series(run.usable, index=run.oof["id"]).reindex(index).to_numpy()
         included &= use
-        truth = truth.fillna(oof["y_true"])
-        group = group.fillna(oof[run.group])
-        fold = fold.fillna(oof["fold"].astype(float))
+        for known, values in ((truth, oof["y_true"]), (group, oof[run.group])):
+            gap = pd.isna(known)
+            known[gap] = values.to_numpy(dtype=object)[gap]
+        fold = np.where(np.isnan(fold), oof["fold"].to_numpy(dtype=float), fold)
         status = oof["status"].astype(str)
         status[~use & (status == "ok")] = "no_prediction"
         rows[f"status_{run.name}"] = status.to_numpy()
-        rows[f"y_pred_{run.name}"] = oof["y_pred"].where(use).to_numpy()
+        rows[f"y_pred_{run.name}"] = np.where(use, oof["y_pred"].to_numpy(dtype=object), None)
         for reason, n in status[~use].value_counts().items():
             excluded.append({"run": run.name, "status": str(reason), "n": int(n)})
     rows.insert(0, "included", included)
-    rows.insert(0, "y_true", truth.to_numpy())
-    rows.insert(0, "fold", pd.array(fold.to_numpy(), dtype="Float64").astype("Int64"))
-    rows.insert(0, first.group, group.to_numpy())
+    rows.insert(0, "y_true", truth)
+    rows.insert(0, "fold", pd.array(fold, dtype="Float64").astype("Int64"))
+    rows.insert(0, first.group, group)
     return rows.reset_index(), pd.DataFrame(excluded, columns=["run", "status", "n"])

@@ -12,6 +12,7 @@ import pandas as pd
 from .._errors import GeofaceError
 from ..compare import SCORES, RunPredictions
 from ..compare._tables import fmt_ci, fmt_p, fmt_value
+from ..features import USABLE_STATUSES
 from ._find import find_feature_table, recorded_table
 from ._html import e, figure_html, note, png_bytes, shrink_png, table_html
 
@@ -93,8 +94,8 @@ def data_section(runs: list[RunPredictions], features: Path | None) -> list[str]
             **({f"{group}s": (group, "nunique")} if group in frame.columns else {}),
         )
         if "qc_status" in frame.columns:
-            per_class["usable (qc ok)"] = (
-                frame[frame["qc_status"].astype(str) == "ok"]
+            per_class["with features"] = (
+                frame[frame["qc_status"].astype(str).isin(USABLE_STATUSES)]
                 .groupby(target)
                 .size()
                 .reindex(per_class.index)
