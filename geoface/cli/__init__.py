@@ -7,7 +7,19 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import GeofaceError
-from . import _baseline, _demo, _explain, _extract, _fit, _mesh, _predict, _simulate, _split
+from . import (
+    _baseline,
+    _compare,
+    _demo,
+    _explain,
+    _extract,
+    _fit,
+    _mesh,
+    _predict,
+    _report,
+    _simulate,
+    _split,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -19,6 +31,8 @@ COMMANDS = {
     "fit": _fit,
     "predict": _predict,
     "explain": _explain,
+    "compare": _compare,
+    "report": _report,
     "baseline": _baseline,
     "mesh": _mesh,
     "demo": _demo,
