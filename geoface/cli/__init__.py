@@ -7,7 +7,18 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import GeofaceError
-from . import _baseline, _demo, _explain, _extract, _fit, _mesh, _predict, _simulate, _split
+from . import (
+    _baseline,
+    _demo,
+    _explain,
+    _extract,
+    _fit,
+    _fuse,
+    _mesh,
+    _predict,
+    _simulate,
+    _split,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -20,6 +31,7 @@ COMMANDS = {
     "predict": _predict,
     "explain": _explain,
     "baseline": _baseline,
+    "fuse": _fuse,
     "mesh": _mesh,
     "demo": _demo,
 }
