@@ -120,6 +120,12 @@ def _load_embeddings(cnn, ids: np.ndarray, fold: np.ndarray) -> tuple:
         raise GeofaceError(f"{path} has no network slice for fold(s) {absent}")
     if fold_emb.shape[:2] != (len(folds), len(emb_ids)):
         raise GeofaceError(f"{path}: fold_embeddings has shape {fold_emb.shape}, not (folds, ids)")
+    for f in np.unique(fold):  # checked before anything is fitted
+        slot = int(np.flatnonzero(folds == f)[0])
+        if not np.isfinite(fold_emb[slot][idx]).all():
+            raise GeofaceError(
+                f"{path}: the slice of fold {int(f)} holds non-finite values; retrain the baseline"
+            )
     return fold_emb, idx, folds
 
 
@@ -185,6 +191,7 @@ def concat_fusion(
 
     from ..models import get_model_spec
     from ..models._cv import _predict_full, fit_model
+    from ._late import _one_blas_thread
 
     if embedding_dims < 1:
         raise GeofaceError(f"embedding_dims={embedding_dims} must be at least 1")
@@ -223,14 +230,10 @@ def concat_fusion(
         t0 = time.perf_counter()
         slot = int(np.flatnonzero(slices == f)[0])
         E = np.asarray(fold_emb[slot][idx], dtype=np.float64)  # this fold's network only
-        if not np.isfinite(E).all():
-            raise GeofaceError(
-                f"embeddings.npz of {cnn.path}: the slice of fold {int(f)} holds non-finite "
-                "values; retrain the baseline"
-            )
-        pca = PCA(n_components=n_comp, svd_solver="full", random_state=seed).fit(E[train])
-        # float32: what XGBoost reads anyway, and what explain reads back
-        Z = pca.transform(E).astype(np.float32)
+        with _one_blas_thread():
+            pca = PCA(n_components=n_comp, svd_solver="full", random_state=seed).fit(E[train])
+            # float32: what XGBoost reads anyway, and what explain reads back
+            Z = pca.transform(E).astype(np.float32)
         X = np.hstack([X_geo, Z.astype(np.float64)])
         model, present, _ = fit_model(
             spec, X[train], y[train], groups[train], seed=seed, n_classes=k

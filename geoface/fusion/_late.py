@@ -87,6 +87,13 @@ def fit_weights(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
     return candidates[int(np.argmin(losses))]
 
 
+def _one_blas_thread():
+    """Single-threaded BLAS for the small problems fusion solves (threads only add waiting)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def stack_features(proba: np.ndarray) -> np.ndarray:
     """The stacking model's input: each run's log-probabilities side by side.
 
@@ -127,7 +134,8 @@ class Combiner:
         """Fused probabilities of runs' probabilities ``(n_runs, n, k)``: shape (n, k)."""
         if self.method == "stack":
             out = np.zeros(proba.shape[1:])
-            out[:, self.present] = self.model.predict_proba(stack_features(proba))
+            with _one_blas_thread():
+                out[:, self.present] = self.model.predict_proba(stack_features(proba))
             return out
         mix = np.tensordot(self.weights, proba, axes=1)
         return mix / mix.sum(axis=1, keepdims=True)
@@ -186,7 +194,8 @@ def fit_combiner(method: str, proba: np.ndarray, y: np.ndarray, *, seed: int = 0
         model = LogisticRegression(
             C=1.0, class_weight="balanced", max_iter=10000, random_state=seed
         )
-        model.fit(stack_features(proba), local)
+        with _one_blas_thread():
+            model.fit(stack_features(proba), local)
         return Combiner(method, model=model, present=present)
     raise GeofaceError(f"method={method!r} is not one of {set(LATE_METHODS)}")
 
