@@ -190,7 +190,7 @@ def run(args) -> int:
     import pandas as pd
 
     from .._errors import GeofaceError
-    from ..explain import explain_run, run_table, write_explanation
+    from ..explain import check_explainable, explain_run, run_table, write_explanation
     from ..features import FeatureTable
     from ..models import Run
 
@@ -200,6 +200,7 @@ def run(args) -> int:
     if args.bootstrap < 0:
         raise GeofaceError(f"--bootstrap {args.bootstrap} must be ≥ 0")
     run_ = Run(args.run_dir)
+    check_explainable(run_)
     given = FeatureTable.read(args.features) if args.features else None
     table, table_path = run_table(run_, given, str(args.features) if args.features else None)
     say = (lambda msg: None) if args.quiet else (lambda msg: print("  " + msg, flush=True))

@@ -15,7 +15,7 @@ from ._engines import (
     resolve_explainer,
     summarise_background,
 )
-from ._explain import DEFAULT_MAX_ROWS, Explanation, explain_run, run_table
+from ._explain import DEFAULT_MAX_ROWS, Explanation, check_explainable, explain_run, run_table
 from ._hierarchy import REGION_TREE, FeatureHierarchy
 from ._outputs import FIGURES, default_contrast, write_explanation
 from ._summary import contrast_values, element_table, ground_truth_check, region_table
@@ -29,6 +29,7 @@ __all__ = [
     "SPACE_DESCRIPTIONS",
     "Explanation",
     "FeatureHierarchy",
+    "check_explainable",
     "contrast_values",
     "default_contrast",
     "element_table",

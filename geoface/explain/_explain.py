@@ -5,6 +5,14 @@ train on it — the same model that made its out-of-fold prediction — so the
 explanations describe what the model learnt from *other* subjects, never a
 memorised face. ``final=True`` explains every face with the model refitted
 on all faces instead (the one ``geoface predict`` uses).
+
+Early-fusion runs (``geoface fuse --method concat``) are explained the same
+way: fold ``k``'s XGBoost model reads the geometric features and the CNN
+embedding components that fold ``k``'s PCA made from fold ``k``'s network
+(stored in the run's ``model/embedding_pca.npz``); the components are
+attributed to one pseudo-region, ``cnn``, beside the facial regions.
+Late-fusion runs combine other runs' probabilities and have no features of
+their own, so they are refused (:func:`check_explainable`).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from ._engines import (
 )
 from ._hierarchy import REGION_TREE, FeatureHierarchy
 
-__all__ = ["DEFAULT_MAX_ROWS", "Explanation", "explain_run", "run_table"]
+__all__ = ["DEFAULT_MAX_ROWS", "Explanation", "check_explainable", "explain_run", "run_table"]
 
 #: Faces the partition explainer explains at most unless told otherwise (its cost).
 DEFAULT_MAX_ROWS: dict[str, int | None] = {"tree": None, "linear": None, "partition": 300}
@@ -84,7 +92,7 @@ class Explanation:
 
     @cached_property
     def hierarchy(self) -> FeatureHierarchy:
-        return FeatureHierarchy(self.mesh)
+        return FeatureHierarchy(self.mesh, extra=self.info.get("extra_regions"))
 
     @property
     def output(self) -> np.ndarray:
@@ -158,6 +166,45 @@ class Explanation:
                 mesh=mesh,
                 info=info,
             )
+
+
+def check_explainable(run) -> None:
+    """Refuse, in one line, a run that has no features of its own (a late-fusion run)."""
+    info = run.info
+    if info.get("kind") == "fusion" and info.get("method") != "concat":
+        names = ", ".join(str(d.get("path", d.get("name"))) for d in info.get("inputs", []))
+        raise GeofaceError(
+            f"{run.path} is a late-fusion run ({info.get('method')}): it combines other runs' "
+            f"probabilities and has no features of its own to explain; explain its inputs "
+            f"instead ({names})"
+        )
+
+
+class _Embedding:
+    """The CNN embedding columns of an early-fusion run, per fold (``embedding_pca.npz``)."""
+
+    def __init__(self, run):
+        entry = run.model_info["embedding"]
+        path = run.path / "model" / entry["file"]
+        if not path.exists():
+            raise GeofaceError(f"{path} is missing; the fused run is incomplete")
+        with np.load(path, allow_pickle=False) as z:
+            self.reduced = z["reduced"]
+            self.folds = z["folds"].astype(int)
+            ids = z["ids"].astype(str)
+        self.names = [str(n) for n in entry["names"]]
+        self.region = str(entry.get("region", "cnn"))
+        self.index = pd.Series(np.arange(len(ids)), index=ids)
+
+    def has(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(pd.Index(ids).isin(self.index.index))
+
+    def columns(self, fold: int, ids: np.ndarray) -> np.ndarray:
+        """Fold ``fold``'s components of faces ``ids``: shape (len(ids), n_components)."""
+        slot = np.flatnonzero(self.folds == fold)
+        if len(slot) == 0:
+            raise GeofaceError(f"the fused run has no embedding slice for fold {fold}")
+        return self.reduced[slot[0]][self.index.reindex(ids).to_numpy()].astype(float)
 
 
 def run_table(run, table=None, table_path: str | None = None):
@@ -297,6 +344,13 @@ def explain_run(
     say = progress or (lambda msg: None)
     t_start = time.perf_counter()
     run = run if isinstance(run, Run) else Run(run)
+    check_explainable(run)
+    embedding = _Embedding(run) if run.model_info.get("embedding") else None
+    if embedding is not None and final:
+        raise GeofaceError(
+            f"{run.path} is an early-fusion run: it has no final model (the CNN embeds faces "
+            "per fold only); explain it out of fold, without --final"
+        )
     model_name = str(run.model_info.get("model", run.info.get("model")))
     method = resolve_explainer(model_name, explainer)
     if background < 1 or max_evals < 10:
@@ -311,6 +365,8 @@ def explain_run(
     ids = frame["id"].astype(str).to_numpy()
     oof = run.oof_predictions()
     status, fold, trained = _row_status(frame, X, oof, final=final)
+    if embedding is not None:
+        status[(status == "ok") & ~embedding.has(ids)] = "no_embedding"
     cap = DEFAULT_MAX_ROWS[method] if max_rows is None else (max_rows or None)
     _cap_rows(status, cap, seed, say, method)
     rows = np.flatnonzero(status == "ok")
@@ -321,10 +377,19 @@ def explain_run(
 
     classes = run.classes
     k = len(classes)
-    hierarchy = FeatureHierarchy(table.mesh)
+    extra = {embedding.region: embedding.names} if embedding is not None else None
+    hierarchy = FeatureHierarchy(table.mesh, extra=extra)
+    n_features = hierarchy.n_features
+
+    def features_of(f: int, at_rows: np.ndarray) -> np.ndarray:
+        if embedding is None:
+            return X[at_rows]
+        return np.hstack([X[at_rows], embedding.columns(f, ids[at_rows])])
+
     space = space_of(method, model_name)
     fill = 0.0 if space == "probability" else np.nan
-    values = np.full((len(rows), X.shape[1], k), fill)
+    values = np.full((len(rows), n_features, k), fill)
+    explained = np.full((len(rows), n_features), np.nan)
     base = np.full((len(rows), k), fill)
     error = 0.0
     evaluations = 0
@@ -343,10 +408,11 @@ def explain_run(
             train_rows = np.flatnonzero(trained_on & np.isin(status, ["ok", "over_max_rows"]))
             if len(train_rows) == 0:  # faces new to the run: summarise the faces themselves
                 train_rows = rows
-            bg = summarise_background(X[train_rows], background, seed=seed)
+            bg = summarise_background(features_of(f, train_rows), background, seed=seed)
+        explained[at] = features_of(f, rows[at])
         res = explain_estimator(
             estimator,
-            X[rows[at]],
+            explained[at],
             explainer=method,
             model_name=model_name,
             hierarchy=hierarchy,
@@ -355,7 +421,7 @@ def explain_run(
             seed=seed,
             n_jobs=n_jobs,
         )
-        values[np.ix_(at, np.arange(X.shape[1]), present)] = res.values
+        values[np.ix_(at, np.arange(n_features), present)] = res.values
         base[np.ix_(at, present)] = res.base_values
         error = max(
             error, float(np.abs(res.values.sum(axis=1) + res.base_values - res.output).max())
@@ -377,7 +443,8 @@ def explain_run(
         "space_description": SPACE_DESCRIPTIONS[space],
         "classes": classes,
         "n_faces": len(rows),
-        "n_features": X.shape[1],
+        "n_features": n_features,
+        "extra_regions": extra,
         "skipped": {str(s): int(n) for s, n in counts.items() if s != "ok"},
         "additivity_max_error": error,
         "region_features": dict(
@@ -412,12 +479,12 @@ def explain_run(
     return Explanation(
         values=values,
         base_values=base,
-        features=X[rows],
+        features=explained,
         ids=ids[rows],
         subjects=subjects.astype(str),
         labels=labels[rows],
         folds=fold[rows],
-        feature_names=list(table.feature_names),
+        feature_names=[*table.feature_names, *(embedding.names if embedding else [])],
         classes=classes,
         mesh=table.mesh,
         info=info,

@@ -19,6 +19,7 @@ values from that explainer are therefore Owen values for this hierarchy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -71,27 +72,56 @@ class FeatureHierarchy:
     Parameters
     ----------
     mesh : Mesh
+    extra : mapping of str to sequence of str, optional
+        Pseudo-regions for columns beyond the mesh's features, in the order
+        the model reads them after the mesh's features: name → feature names
+        (e.g. ``{"cnn": ["cnn_pc_01", …]}``).
 
     Attributes
     ----------
     feature_map : DataFrame
-        :func:`geoface.features.feature_map` of the mesh (one row per feature).
+        :func:`geoface.features.feature_map` of the mesh (one row per feature),
+        then one row per extra feature (``element`` ``"embedding"``).
     regions : list of str
-        The regions that hold features, in :data:`geoface.mesh.REGIONS` order.
+        The regions that hold features, in :data:`geoface.mesh.REGIONS` order,
+        then the pseudo-regions.
     elements : DataFrame
-        One row per element, triangles first, then edges: ``element``
-        (``triangle``/``edge``), ``element_index``, ``key`` (``tri_041``,
-        ``edge_087``), ``region``, ``side``, ``vertices``, ``n_features`` and
-        ``label`` (``"mouth · tri 41"``).
+        One row per element, triangles first, then edges, then one per
+        pseudo-region: ``element`` (``triangle``/``edge``/``embedding``),
+        ``element_index``, ``key`` (``tri_041``, ``edge_087``, ``cnn``),
+        ``region``, ``side``, ``vertices``, ``n_features`` and ``label``
+        (``"mouth · tri 41"``).
     """
 
-    def __init__(self, mesh: Mesh):
+    def __init__(self, mesh: Mesh, extra: Mapping[str, Sequence[str]] | None = None):
         from ..features import feature_map
 
         self.mesh = mesh
-        self.feature_map = feature_map(mesh)
+        self.extra = {str(k): [str(f) for f in v] for k, v in (extra or {}).items()}
+        clash = [k for k in self.extra if k in REGIONS]
+        if clash:
+            raise ValueError(f"pseudo-region(s) {clash} clash with facial regions")
+        rows = [
+            {
+                "feature": name,
+                "kind": "embedding",
+                "element": "embedding",
+                "element_index": j,
+                "vertices": "",
+                "apex": -1,
+                "region": region,
+                "side": "midline",
+                "label": f"{region} · {name}",
+            }
+            for j, (region, names) in enumerate(self.extra.items())
+            for name in names
+        ]
+        fmap = feature_map(mesh)
+        self.feature_map = pd.concat([fmap, pd.DataFrame(rows, columns=fmap.columns)])
+        self.feature_map = self.feature_map.reset_index(drop=True)
         present = set(self.feature_map["region"])
         self.regions = [r for r in REGIONS if r in present]
+        self.regions += [r for r in self.extra if r in present]
 
     @property
     def n_features(self) -> int:
@@ -101,10 +131,11 @@ class FeatureHierarchy:
     def element_of_feature(self) -> np.ndarray:
         """Row of :attr:`elements` each feature belongs to: shape (n_features,)."""
         fmap = self.feature_map
-        is_edge = (fmap["element"] == "edge").to_numpy()
-        return np.where(
-            is_edge, self.mesh.n_triangles + fmap["element_index"], fmap["element_index"]
-        ).astype(np.int64)
+        offset = fmap["element"].map(
+            {"triangle": 0, "edge": self.mesh.n_triangles},
+        )
+        offset = offset.fillna(self.mesh.n_triangles + self.mesh.n_edges)  # pseudo-regions
+        return (offset + fmap["element_index"]).to_numpy().astype(np.int64)
 
     @cached_property
     def region_of_feature(self) -> np.ndarray:
@@ -114,7 +145,8 @@ class FeatureHierarchy:
     @cached_property
     def elements(self) -> pd.DataFrame:
         mesh = self.mesh
-        counts = np.bincount(self.element_of_feature, minlength=mesh.n_triangles + mesh.n_edges)
+        n_elements = mesh.n_triangles + mesh.n_edges + len(self.extra)
+        counts = np.bincount(self.element_of_feature, minlength=n_elements)
         rows = []
         for kind, simplices, regions, sides, short in (
             ("triangle", mesh.triangles, mesh.triangle_regions, mesh.triangle_sides, "tri"),
@@ -132,6 +164,18 @@ class FeatureHierarchy:
                         "label": f"{regions[k]} · {short} {k}",
                     }
                 )
+        for j, region in enumerate(self.extra):
+            rows.append(
+                {
+                    "element": "embedding",
+                    "element_index": j,
+                    "key": region,
+                    "region": region,
+                    "side": "midline",
+                    "vertices": "",
+                    "label": f"{region} · embedding",
+                }
+            )
         frame = pd.DataFrame(rows)
         frame["n_features"] = counts
         return frame

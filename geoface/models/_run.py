@@ -303,10 +303,19 @@ class Run:
     def feature_names(self) -> list[str]:
         return list(self.model_info["feature_names"])
 
+    @property
+    def table_feature_names(self) -> list[str]:
+        """The features the model reads from a feature table (an early-fusion run's
+        model also reads CNN embedding columns, which no table holds)."""
+        extra = set((self.model_info.get("embedding") or {}).get("names", []))
+        return [f for f in self.feature_names if f not in extra]
+
     def oof_predictions(self) -> pd.DataFrame:
         return pd.read_csv(self.path / "oof_predictions.csv", dtype={"id": str})
 
-    def _load(self, entry: dict):
+    def _load(self, entry: dict | None):
+        if entry is None or "file" not in entry:
+            raise GeofaceError(f"run {self.path} has no saved model for this (see its run.json)")
         model = load_estimator(self.path / "model" / entry["file"], self.model_info["persistence"])
         return model, np.asarray(entry["classes_present"], dtype=int)
 
@@ -326,7 +335,9 @@ class Run:
                 f"{self.model_info['mesh_hash']}; re-extract it with the model's mesh "
                 f"(--mesh {self.path / 'model' / 'model.json'})"
             )
-        if list(table.feature_names) != self.feature_names:
+        if "mesh_hash" not in self.model_info:
+            raise GeofaceError(f"run {self.path} was not fitted on a feature table")
+        if list(table.feature_names) != self.table_feature_names:
             raise GeofaceError(
                 "the table's feature names differ from the model's; re-extract it with the "
                 "options the model was trained on"
@@ -342,6 +353,11 @@ class Run:
             failed QC or have non-finite features keep an empty prediction and
             their reason in ``status``.
         """
+        if self.info.get("kind") == "fusion":
+            raise GeofaceError(
+                f"{self.path} is a fused run: predicting new faces needs its input runs' models "
+                "and images; 'geoface predict' takes 'geoface fit' runs"
+            )
         self.check_table(table)
         X = feature_matrix(table)
         qc = table.frame["qc_status"].astype(str).to_numpy()

@@ -257,7 +257,7 @@ def plot_shap_mesh(
 
 def _element_split(expl, element_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     t = expl.mesh.n_triangles
-    return element_values[:t], element_values[t:]
+    return element_values[:t], element_values[t : t + expl.mesh.n_edges]
 
 
 def _space(expl) -> str:
