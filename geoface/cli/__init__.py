@@ -7,7 +7,19 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import GeofaceError
-from . import _baseline, _demo, _explain, _extract, _fit, _mesh, _predict, _simulate, _split
+from . import (
+    _baseline,
+    _datasets,
+    _demo,
+    _explain,
+    _extract,
+    _fit,
+    _manifest,
+    _mesh,
+    _predict,
+    _simulate,
+    _split,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -22,6 +34,8 @@ COMMANDS = {
     "baseline": _baseline,
     "mesh": _mesh,
     "demo": _demo,
+    "datasets": _datasets,
+    "manifest": _manifest,
 }
 
 
