@@ -115,10 +115,9 @@ def parse_csv(
     for i, rec in enumerate(table.to_dict("records")):
         rel = rec[path_col].strip().replace("\\", "/")
         full = Path(rel) if Path(rel).is_absolute() else root / rel
+        own_id = rec[id_col].strip() if id_col else ""
         row = {
-            "id": (rec[id_col].strip() if id_col else "")
-            or Path(rel).with_suffix("").as_posix()
-            or f"row_{i}",
+            "id": own_id or (Path(rel).with_suffix("").as_posix() if rel else f"row_{i}"),
             "path": str(full) if rel else None,
             "subject": (rec[subject_col].strip() or None) if subject_col else None,
             "status": "",
