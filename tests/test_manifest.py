@@ -556,3 +556,23 @@ def test_manifest_is_read_by_the_baseline(tif, tmp_path):
     frame, base = read_face_table(out)
     assert {"id", "path", "subject", "label"} <= set(frame.columns)
     assert all((base / p).is_file() for p in frame["path"])
+
+
+def test_cli_ckplus_with_age_group_and_landmarks(ckplus, tmp_path, capsys):
+    out = tmp_path / "ck.csv"
+    argv = ["manifest", str(ckplus), "--layout", "ckplus", "--out", str(out)]
+    assert main([*argv, "--neutral-first", "--age-group", "adult", "--landmarks"]) == 0
+    text = capsys.readouterr().out
+    assert "9 rows (ok 5, unlabelled 1, excluded 1, unparsed 2)" in text  # 4 neutral first frames
+    assert "disgust → disgust  [1]" in text
+    assert "intermediate frames not listed" in text
+    f = _read(out)
+    assert (f["age_group"] == "adult").all()
+    assert out.with_name("ck.landmarks.csv").is_file()
+    assert f["AU12"].dropna().isin([0, 1]).all()
+
+
+def test_age_group_does_not_override_known_ages(tif):
+    f = build_manifest(tif, "tif", age_group="adult").frame.set_index("id")
+    assert f.loc["A02F10HA1", "age_group"] == "infant"
+    assert f.loc["IMG_0001", "age_group"] == "adult"
