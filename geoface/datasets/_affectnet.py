@@ -101,14 +101,30 @@ def _float(value: str) -> float | None:
     return out if np.isfinite(out) else None
 
 
-def _landmarks(value: str) -> np.ndarray | None:
+def _landmarks(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse ``x;y;…`` strings: ``(points of shape (n, 68, 2), NaN where malformed; bad mask)``."""
+    text = column.astype(str).str.strip().str.strip(";")
+    n = len(text)
+    out = np.full((n, 68, 2), np.nan)
+    good = (text.str.count(";") == 135).to_numpy()
+    if good.any():
+        flat = ";".join(text[good]).split(";")
+        try:
+            values = np.asarray(flat, dtype=float).reshape(-1, 68, 2)
+        except ValueError:  # a stray non-number: parse row by row
+            values = np.stack([_one(t) for t in text[good]])
+        out[good] = values
+    finite = np.isfinite(out).all(axis=(1, 2))
+    out[~finite] = np.nan
+    bad = ~finite & (text != "").to_numpy()
+    return out, bad
+
+
+def _one(text: str) -> np.ndarray:
     try:
-        pts = np.asarray([float(v) for v in str(value).split(";") if v.strip()], dtype=float)
+        return np.asarray(text.split(";"), dtype=float).reshape(68, 2)
     except ValueError:
-        return None
-    if pts.size != 136 or not np.isfinite(pts).all():
-        return None
-    return pts.reshape(68, 2)
+        return np.full((68, 2), np.nan)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -130,18 +146,23 @@ def _from_csvs(
     csvs: list[Path], base: Path, *, labels: LabelMap, dataset: str, image_root: Path | None
 ) -> Manifest:
     rows: list[dict] = []
-    lms: list[np.ndarray | None] = []
+    lms: list[np.ndarray] = []
     roots = {}
     for csv_path in csvs:
         table = _read_csv(csv_path)
         rels = table["subDirectory_filePath"].str.strip().str.replace("\\", "/").tolist()
         root = image_root or _image_root(csv_path, base, rels[:50])
-        roots[csv_path.name] = str(root)
-        has_lm = "facial_landmarks" in table.columns
+        roots[csv_path.name] = root_s = str(root)
+        if "facial_landmarks" in table.columns:
+            points, bad_lm = _landmarks(table["facial_landmarks"])
+            lms.append(points)
+        else:
+            bad_lm = np.zeros(len(table), dtype=bool)
+            lms.append(np.full((len(table), 68, 2), np.nan))
         for i, (rel, rec) in enumerate(zip(rels, table.to_dict("records"), strict=True)):
             row = {
                 "id": Path(rel).with_suffix("").as_posix() if rel else f"{csv_path.stem}_row{i}",
-                "path": str(root / rel) if rel else None,
+                "path": os.path.join(root_s, rel) if rel else None,
                 "subject": None,
                 "status": "",
                 "note": "",
@@ -159,7 +180,7 @@ def _from_csvs(
                 row[dst] = _float(rec[src]) if src in table.columns else None
             if not rel:
                 row.update(status="unparsed", note=f"{csv_path.name} row {i + 2}: empty path")
-            elif not (root / rel).is_file():
+            elif not os.path.isfile(row["path"]):
                 row.update(status="missing_file", note=f"no file {rel} under {root}")
             code_text = str(rec["expression"]).strip()
             code = _float(code_text)
@@ -174,12 +195,10 @@ def _from_csvs(
             else:
                 row["expression_code"] = int(code)
                 apply_label(row, AFFECTNET_EXPRESSIONS[int(code)], labels)
-            lm = _landmarks(rec["facial_landmarks"]) if has_lm else None
-            if has_lm and lm is None and str(rec["facial_landmarks"]).strip():
+            if bad_lm[i]:
                 row["note"] = "; ".join(
                     n for n in (row["note"], "facial_landmarks is not 68 x;y pairs") if n
                 )
-            lms.append(lm)
             rows.append(row)
     frame = make_frame(
         rows,
@@ -188,10 +207,7 @@ def _from_csvs(
     frame["id"] = unique_ids(list(frame["id"]))
     frame["subject"] = frame["id"]
     frame["expression_code"] = frame["expression_code"].astype("Int64")
-    landmarks = np.full((len(rows), 68, 2), np.nan)
-    for i, lm in enumerate(lms):
-        if lm is not None:
-            landmarks[i] = lm
+    landmarks = np.concatenate(lms)
     info = {
         "annotation_files": [str(c) for c in csvs],
         "image_roots": roots,
@@ -208,7 +224,7 @@ def _from_csvs(
         layout="affectnet",
         source=base,
         labels=labels,
-        landmarks=landmarks if any(lm is not None for lm in lms) else None,
+        landmarks=landmarks if np.isfinite(landmarks).any() else None,
         info=info,
     )
 
