@@ -576,3 +576,15 @@ def test_age_group_does_not_override_known_ages(tif):
     f = build_manifest(tif, "tif", age_group="adult").frame.set_index("id")
     assert f.loc["A02F10HA1", "age_group"] == "infant"
     assert f.loc["IMG_0001", "age_group"] == "adult"
+
+
+def test_csv_layout_empty_label_is_unlabelled(tmp_path):
+    _image(tmp_path / "a.png")
+    _image(tmp_path / "b.png")
+    csv = tmp_path / "t.csv"
+    pd.DataFrame({"path": ["a.png", "b.png"], "label": ["", "surprised"]}).to_csv(csv, index=False)
+    m = build_manifest(csv, "csv")
+    f = m.frame.set_index("id")
+    assert f.loc["a", ["status", "label"]].tolist() == ["unlabelled", None]
+    assert f.loc["b", "label"] == "surprise"
+    assert "" not in m.labels.seen

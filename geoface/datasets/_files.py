@@ -48,10 +48,16 @@ def apply_label(row: dict, token: object, labels: LabelMap) -> dict:
     """Set ``source_label``, ``label``, ``status`` and ``note`` of ``row`` from ``token``.
 
     A row that is already ``unparsed`` (or ``missing_file``) keeps that status
-    and gets no label; its source label is still recorded and counted.
+    and gets no label; its source label is still recorded and counted. An
+    empty label makes the row ``unlabelled``.
     """
     text = "" if token is None else str(token).strip()
-    row["source_label"] = text
+    row["source_label"] = text or None
+    if not text:  # no label given: nothing to map
+        row["label"] = None
+        if row.get("status") not in ("unparsed", "missing_file"):
+            row["status"], row["note"] = "unlabelled", row.get("note") or "no label given"
+        return row
     label, status, note = labels.resolve(text)
     if row.get("status") in ("unparsed", "missing_file"):
         row["label"] = None
