@@ -10,11 +10,13 @@ from .._errors import GeofaceError
 from . import (
     _baseline,
     _compare,
+    _datasets,
     _demo,
     _explain,
     _extract,
     _fit,
     _fuse,
+    _manifest,
     _mesh,
     _predict,
     _report,
@@ -26,6 +28,8 @@ __all__ = ["build_parser", "main"]
 
 #: Sub-command name → module with ``add_parser(subparsers)`` and ``run(args)``.
 COMMANDS = {
+    "datasets": _datasets,
+    "manifest": _manifest,
     "simulate": _simulate,
     "extract": _extract,
     "split": _split,
