@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from .._errors import GeofaceError
-    from ..compare import compare_runs, markdown_table
+    from ..compare import compare_runs
 
     if len(args.runs) < 2:
         raise GeofaceError(
@@ -43,14 +43,29 @@ def run(args) -> int:
         raise GeofaceError(f"{args.out} exists; choose another --out or add --overwrite")
     comparison = compare_runs(args.runs, n_boot=args.bootstrap, seed=args.seed)
     out = comparison.write(args.out, overwrite=args.overwrite)
-    tables = comparison.tables()
-    print(comparison.summary_line() + ".")
-    print(f"95% CI: bootstrap over {comparison.group}s, {comparison.n_boot} replicates.\n")
-    print(markdown_table(tables["metrics"]))
-    if "pairs" in tables:
-        print("\nPairs (A − B; McNemar: exact test on the faces exactly one run gets right):\n")
-        columns = ["A", "B", "A only", "B only", "McNemar p", "κ"]
-        columns += ["Δ accuracy", "Δ balanced accuracy"]
-        print(markdown_table(tables["pairs"][columns]))
+    print("\n".join(comparison_lines(comparison)))
     print(f"  → {out}")
     return 0
+
+
+def comparison_lines(comparison) -> list[str]:
+    """The comparison as printed: a headline, the scores table and the pairs table."""
+    from ..compare import markdown_table
+
+    tables = comparison.tables()
+    lines = [
+        comparison.summary_line() + ".",
+        f"95% CI: bootstrap over {comparison.group}s, {comparison.n_boot} replicates.",
+        "",
+        markdown_table(tables["metrics"]),
+    ]
+    if "pairs" in tables:
+        lines += [
+            "",
+            "Pairs (A − B; McNemar: exact test on the faces exactly one run gets right):",
+            "",
+        ]
+        columns = ["A", "B", "A only", "B only", "McNemar p", "κ"]
+        columns += ["Δ accuracy", "Δ balanced accuracy"]
+        lines.append(markdown_table(tables["pairs"][columns]))
+    return lines

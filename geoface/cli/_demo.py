@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
         help="run the pipeline on the embedded simulated data and write figures",
         description="Simulate infant faces, extract mesh features, draw the figures and "
         "cross-validate XGBoost, an SVM and a small ResNet18 on the same subject-grouped folds, "
-        "and explain the XGBoost model by facial region: everything runs offline.",
+        "explain the XGBoost model by facial region, fuse geometry with the CNN, compare every "
+        "model on the same faces and write an HTML report: everything runs offline.",
     )
     p.add_argument(
         "--out",
@@ -52,11 +53,11 @@ def run(args) -> int:
     out: Path = args.out
     figs = out / "figures"
 
-    print(f"[1/6] simulating {args.subjects} infant subjects × 7 expressions × 4 takes")
+    print(f"[1/8] simulating {args.subjects} infant subjects × 7 expressions × 4 takes")
     data = simulate_landmarks(n_subjects=args.subjects, population="infant", random_state=args.seed)
     csv = write_simulated_dataset(out / "data", data, progress=True)
 
-    print("[2/6] extracting mesh features")
+    print("[2/8] extracting mesh features")
     landmarks, meta = read_landmark_csv(csv)
     table = extract_table(landmarks, meta, source=str(csv))
     table_path = table.write(out / "features.csv")
@@ -67,7 +68,7 @@ def run(args) -> int:
         f"{table.mesh.n_edges} edges) → {table_path}; qc: {counts}"
     )
 
-    print("[3/6] drawing figures")
+    print("[3/8] drawing figures")
     written = []
     fig = plot_mesh(table.mesh)
     written += save_figure(fig, figs / "mesh")
@@ -101,7 +102,7 @@ def run(args) -> int:
         )
     print(f"  {hits}/{len(classes)} classes")
     print(
-        f"\n[4/6] subject-grouped cross-validation (5 folds, seed {args.seed}): XGBoost and RBF-SVM"
+        f"\n[4/8] subject-grouped cross-validation (5 folds, seed {args.seed}): XGBoost and RBF-SVM"
     )
     from ..models import Run, fit_run
     from ..splits import make_splits
@@ -123,10 +124,10 @@ def run(args) -> int:
         for line in summary_lines(Run(run_dir).metrics):
             print("      " + line)
         written += sorted((run_dir / "figures").glob("*.png"))
-    print("\n[5/6] SHAP explanations of the XGBoost run by facial region (out of fold)")
+    print("\n[5/8] SHAP explanations of the XGBoost run by facial region (out of fold)")
     written += _explain_step(out, data.moved_regions, args.seed)
     print(
-        f"\n[6/6] ResNet18 image baseline on the rendered faces, same folds "
+        f"\n[6/8] ResNet18 image baseline on the rendered faces, same folds "
         f"({args.baseline_size} px, {args.baseline_epochs} epochs, from scratch)"
     )
     from baselines import resolve_recipe, train_baseline
@@ -146,9 +147,47 @@ def run(args) -> int:
     for line in summary_lines(Run(cnn_dir).metrics):
         print("      " + line)
     written += sorted((cnn_dir / "figures").glob("*.png"))
+    written += _fuse_compare_report_step(out, args.seed)
     print(f"\nfigures: {', '.join(str(p) for p in written if p.suffix == '.png')}")
     print(f"demo finished in {time.perf_counter() - t0:.1f} s → {out}")
     return 0
+
+
+def _fuse_compare_report_step(out: Path, seed: int) -> list[Path]:
+    """Fuse geometry with the CNN, compare every run on the same faces, write the report."""
+    from ..compare import compare_runs
+    from ..fusion import fuse_runs
+    from ..models import Run
+    from ..report import write_report
+    from ._compare import comparison_lines
+    from ._fit import summary_lines
+
+    runs = out / "runs"
+    print(
+        "\n[7/8] fusing geometry and pixels on the same folds: late (stacked out-of-fold "
+        "probabilities) and early (CNN embeddings joined to the mesh features, XGBoost)"
+    )
+    for method in ("stack", "concat"):
+        fused = fuse_runs(
+            [runs / "xgb", runs / "resnet18"],
+            runs / f"fused-{method}",
+            method=method,
+            seed=seed,
+            overwrite=True,
+            command=["geoface", "demo"],
+        )
+        for line in summary_lines(Run(fused).metrics):
+            print("      " + line)
+    names = ("xgb", "svm", "resnet18", "fused-stack", "fused-concat")
+    print("\n[8/8] comparing the five runs on the same faces, and the report")
+    comparison = compare_runs([runs / n for n in names], seed=seed)
+    folder = comparison.write(out / "compare", overwrite=True)
+    print("\n".join(comparison_lines(comparison)))
+    report = write_report(
+        [runs / n for n in names], out / "report.html", explain_dirs=[out / "explain" / "xgb"]
+    )
+    print(f"  → {folder}; report: {report}")
+    return sorted((folder / "figures").glob("*.png"))
 
 
 def _explain_step(out: Path, moved: dict, seed: int) -> list[Path]:
