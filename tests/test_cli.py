@@ -132,6 +132,13 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     explained = tmp_path / "demo" / "explain" / "xgb"
     assert (explained / "regions.csv").exists()
     assert (explained / "figures" / "region_maps.png").stat().st_size > 10_000
+    for name in ("fused-stack", "fused-concat"):
+        assert (tmp_path / "demo" / "runs" / name / "oof_predictions.csv").exists()
+    assert "comparing the five runs" in out and "McNemar" in out
+    for name in ("xgb", "svm", "resnet18", "fused-stack", "fused-concat"):
+        assert f"| {name} " in out
+    assert (tmp_path / "demo" / "compare" / "metrics.tex").exists()
+    assert (tmp_path / "demo" / "report.html").stat().st_size > 50_000
 
 
 @needs_helen
