@@ -7,7 +7,18 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import GeofaceError
-from . import _baseline, _demo, _explain, _extract, _fit, _mesh, _predict, _simulate, _split
+from . import (
+    _baseline,
+    _demo,
+    _evaluate,
+    _explain,
+    _extract,
+    _fit,
+    _mesh,
+    _predict,
+    _simulate,
+    _split,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -18,6 +29,7 @@ COMMANDS = {
     "split": _split,
     "fit": _fit,
     "predict": _predict,
+    "evaluate": _evaluate,
     "explain": _explain,
     "baseline": _baseline,
     "mesh": _mesh,
