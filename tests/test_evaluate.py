@@ -85,7 +85,7 @@ def test_evaluate_joins_truth_by_id_and_reports_unmatched_rows(files, capsys):
     assert info["command"][:2] == ["geoface", "evaluate"] or info["command"][0] == "geoface"
     assert "| adult | 4 | 2 | 0.750" in (out / "metrics_by_age_group.md").read_text()
     assert "## By age_group" in (out / "report.md").read_text()
-    for name in ("balanced_accuracy_by_age_group", "confusion_matrix"):
+    for name in ("balanced_accuracy_by_age_group", "confusion_by_age_group", "confusion_matrix"):
         assert (out / "figures" / f"{name}.png").exists()
 
 

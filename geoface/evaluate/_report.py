@@ -85,6 +85,7 @@ def write_group_report(
     gm: GroupMetrics,
     *,
     markdown: bool = False,
+    confusions: bool = False,
     title: str | None = None,
 ) -> list[Path]:
     """Write ``metrics_by_<column>.csv`` (``.md``) and ``figures/balanced_accuracy_by_<column>``.
@@ -99,6 +100,8 @@ def write_group_report(
     gm : GroupMetrics
     markdown : bool, default=False
         Also write the table as Markdown.
+    confusions : bool, default=False
+        Also draw each group's confusion matrix (``figures/confusion_by_<column>``).
     title : str, optional
         The figure's title.
 
@@ -113,7 +116,7 @@ def write_group_report(
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..plotting import plot_group_metric, save_figure
+    from ..plotting import plot_group_confusions, plot_group_metric, save_figure
 
     folder = Path(folder)
     stem = f"metrics_by_{file_stem(gm.column)}"
@@ -123,7 +126,12 @@ def write_group_report(
         written.append(folder / f"{stem}.md")
         written[-1].write_text(markdown_table(gm), encoding="utf-8")
     (folder / "figures").mkdir(exist_ok=True)
+    stem = file_stem(gm.column)
     fig = plot_group_metric(gm.table, gm.column, title=title)
-    written += save_figure(fig, folder / "figures" / f"balanced_accuracy_by_{file_stem(gm.column)}")
+    written += save_figure(fig, folder / "figures" / f"balanced_accuracy_by_{stem}")
     plt.close(fig)
+    if confusions:
+        fig = plot_group_confusions(gm.confusion, gm.classes, title=title)
+        written += save_figure(fig, folder / "figures" / f"confusion_by_{stem}")
+        plt.close(fig)
     return written

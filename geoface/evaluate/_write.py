@@ -102,7 +102,7 @@ def write_evaluation(
         }
         write_json(tmp / "metrics.json", metrics)
         for gm in ev.by_group.values():
-            write_group_report(tmp, gm, markdown=True, title=f"by {gm.column}")
+            write_group_report(tmp, gm, markdown=True, confusions=True, title=f"by {gm.column}")
         (tmp / "report.md").write_text(_report_markdown(ev), encoding="utf-8")
         ev.rows.to_csv(tmp / "evaluated_rows.csv", index=False)
         cm = ev.overall["confusion_matrix"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_group_metric"]
+__all__ = ["plot_group_confusions", "plot_group_metric"]
 
 
 def plot_group_metric(
@@ -82,4 +84,38 @@ def plot_group_metric(
         )
     if title:
         ax.set_title(title, fontsize=9)
+    return fig
+
+
+def plot_group_confusions(confusion: dict, labels: Sequence[str], *, title: str | None = None):
+    """One row-normalised confusion matrix per group, side by side. Returns the figure.
+
+    Parameters
+    ----------
+    confusion : dict of str to array-like of shape (n_classes, n_classes)
+        :attr:`geoface.metrics.GroupMetrics.confusion` (the pooled ``(all)``
+        entry is left out).
+    labels : sequence of str
+    title : str, optional
+    """
+    import matplotlib.pyplot as plt
+
+    from ..metrics import ALL_GROUPS
+    from ._metrics import plot_confusion_matrix
+
+    groups = [g for g in confusion if g != ALL_GROUPS]
+    n = max(len(groups), 1)
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    size = 1.2 + 0.62 * len(labels)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(cols * (size + 1.0), rows * size), layout="constrained", squeeze=False
+    )
+    for ax, group in zip(axes.flat, groups, strict=False):
+        counts = np.asarray(confusion[group])
+        plot_confusion_matrix(counts, labels, ax=ax, title=f"{group} (n={int(counts.sum())})")
+    for ax in list(axes.flat)[len(groups) :]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig
