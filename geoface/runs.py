@@ -210,8 +210,13 @@ def write_oof(
     proba: np.ndarray,
     classes: Sequence[str],
     group_col: str = "subject",
+    extra: dict[str, Sequence] | None = None,
 ) -> None:
-    """Write ``oof_predictions.csv``: one row per input row, empty where it took no part."""
+    """Write ``oof_predictions.csv``: one row per input row, empty where it took no part.
+
+    ``extra`` maps column names to values for every input row (e.g. the
+    ``--eval-by`` columns); they follow the group column.
+    """
     n = len(ids)
     used = np.asarray(used, dtype=bool)
     out = pd.DataFrame({"id": pd.Series(ids, dtype=str).to_numpy()})
@@ -230,6 +235,10 @@ def write_oof(
         series = pd.Series(pd.NA, index=out.index, dtype="object")
         series[used] = values
         out[col] = series
+        if col == group_col:
+            for name, column in (extra or {}).items():
+                if name not in out.columns:
+                    out[name] = pd.Series(column, dtype="object").to_numpy()
     for j, c in enumerate(classes):
         column = np.full(n, np.nan)
         column[used] = proba[:, j]

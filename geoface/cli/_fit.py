@@ -52,8 +52,22 @@ def add_parser(sub) -> None:
         default=2000,
         help="subject-bootstrap replicates for the CIs (default 2000)",
     )
+    p.add_argument(
+        "--eval-by",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="also report every metric per group of this table column (age group, population, "
+        "site …), with CIs over the subjects of each group; repeat it or give a comma list",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+def split_columns(values: list[str]) -> list[str]:
+    """Column names from repeated and comma-separated options, in order, without repeats."""
+    names = [part.strip() for value in values for part in value.split(",")]
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def summary_lines(metrics: dict) -> list[str]:
@@ -92,7 +106,9 @@ def summary_lines(metrics: dict) -> list[str]:
 
 
 def run(args) -> int:
+    from ..evaluate import group_summary_lines
     from ..features import FeatureTable
+    from ..metrics import GroupMetrics
     from ..models import Run, fit_run
     from ..splits import Splits
     from ._split import parse_folds
@@ -111,12 +127,17 @@ def run(args) -> int:
         tune=args.tune,
         permutations=args.permutations,
         n_boot=args.bootstrap,
+        eval_by=split_columns(args.eval_by),
         overwrite=args.overwrite,
         command=["geoface", *sys.argv[1:]],
         table_path=str(args.features),
         progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
     )
-    for line in summary_lines(Run(path).metrics):
+    metrics = Run(path).metrics
+    for line in summary_lines(metrics):
         print(line)
+    for doc in (metrics.get("by_group") or {}).values():
+        for line in group_summary_lines(GroupMetrics.from_dict(doc)):
+            print("  " + line)
     print(f"  → {path}")
     return 0

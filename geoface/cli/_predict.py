@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
         "predict",
         help="predict a feature table with a run's final model",
         description="Predict every row of a feature table with the model a 'geoface fit' run "
-        "refitted on all its faces. Rows that failed QC keep an empty prediction and the reason.",
+        "refitted on all its faces. Rows that failed QC keep an empty prediction and the reason; "
+        "the table's metadata columns (subject, label, age group …) are copied beside them.",
     )
     p.add_argument("run_dir", type=Path, help="run directory from 'geoface fit'")
     p.add_argument("features", type=Path, help="feature table built on the same mesh")
@@ -28,10 +29,15 @@ def run(args) -> int:
     pred = run_.predict(table)
     import pandas as pd
 
-    meta = [c for c in ("path", "subject", "label") if c in table.frame.columns]
-    pred = pd.concat(
-        [pred[["id"]], table.frame[meta].reset_index(drop=True), pred.drop(columns="id")], axis=1
-    )
+    # path, subject and label lead; the table's other metadata columns (age group …) follow
+    # the probabilities, so the predictions can be evaluated by group without a join
+    lead = [c for c in ("path", "subject", "label") if c in table.frame.columns]
+    skip = {"id", "status", "y_pred", *lead, *table.feature_names}
+    rest = [
+        c for c in table.frame.columns if c not in skip and not str(c).startswith(("qc_", "proba_"))
+    ]
+    frame = table.frame.reset_index(drop=True)
+    pred = pd.concat([pred[["id"]], frame[lead], pred.drop(columns="id"), frame[rest]], axis=1)
     with atomic_path(args.out) as tmp:
         pred.to_csv(tmp, index=False, float_format="%.6g")
     counts = pred["status"].value_counts()

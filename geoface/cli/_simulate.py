@@ -24,6 +24,12 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--image-size", type=int, default=128, help="image side in pixels (default 128)")
     p.add_argument("--no-images", action="store_true", help="write landmarks only")
+    p.add_argument(
+        "--action-units",
+        action="store_true",
+        help="vary each face's Action Units around its expression's prototype and add 0/1 "
+        "presence columns AU1, AU2, … (targets for 'geoface fit --target AU12')",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
@@ -40,6 +46,7 @@ def run(args) -> int:
         population=args.population,
         noise=args.noise,
         image_size=args.image_size,
+        action_units=args.action_units,
     )
     with open(csv, encoding="utf-8") as fh:
         n = sum(1 for _ in fh) - 1

@@ -30,6 +30,7 @@ import pandas as pd
 
 from .._errors import GeofaceError
 from ..mesh import Mesh
+from ..metrics import label_strings
 from ._engines import (
     SPACE_DESCRIPTIONS,
     explain_estimator,
@@ -238,9 +239,9 @@ def run_table(run, table=None, table_path: str | None = None):
 
 
 def _column(frame: pd.DataFrame, oof: pd.DataFrame, name: str | None, ids: np.ndarray):
-    if name and name in frame.columns:
-        col = frame[name]
-        return np.where(col.isna(), "", col.astype(str)).astype(str)
+    if name and name in frame.columns:  # class names as fit made them ("1", not "1.0")
+        values = label_strings(frame[name])
+        return np.where(pd.isna(values), "", values).astype(str)
     if name and name in oof.columns:
         col = oof.set_index("id")[name].reindex(ids)
         return np.where(col.isna(), "", col.astype(str)).astype(str)

@@ -1,6 +1,16 @@
-"""Honest metrics: point scores, chance levels and subject-bootstrap intervals."""
+"""Honest metrics: point scores, chance levels, subject-bootstrap intervals, groups."""
 
 from ._bootstrap import subject_bootstrap
+from ._groups import (
+    AGE_GROUPS,
+    ALL_GROUPS,
+    GROUP_METRICS,
+    MISSING_GROUP,
+    GroupMetrics,
+    group_metrics,
+    group_order,
+)
+from ._labels import label_strings
 from ._scores import (
     chance_levels,
     classification_metrics,
@@ -10,9 +20,17 @@ from ._scores import (
 )
 
 __all__ = [
+    "AGE_GROUPS",
+    "ALL_GROUPS",
+    "GROUP_METRICS",
+    "MISSING_GROUP",
+    "GroupMetrics",
     "chance_levels",
     "classification_metrics",
     "confusion_counts",
+    "group_metrics",
+    "group_order",
+    "label_strings",
     "row_log_loss",
     "scores_from_confusion",
     "subject_bootstrap",

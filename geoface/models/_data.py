@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._errors import GeofaceError
 from ..features import FeatureTable
+from ..metrics import label_strings
 from ..splits import Splits
 
 __all__ = ["ModelData", "prepare_data"]
@@ -99,7 +100,8 @@ def prepare_data(
         fold = splits.fold_of(ids)
         status[(status == "ok") & (fold < 0)] = "not_in_splits"
     used = status == "ok"
-    labels = frame.loc[used, target].astype(str).to_numpy()
+    # whole numbers name their classes "0", "1" … even when empty cells made the column float
+    labels = label_strings(frame.loc[used, target]).astype(str)
     classes = sorted(np.unique(labels).tolist())
     if len(classes) < 2:
         only = classes[0] if classes else "none"

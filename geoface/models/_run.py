@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
+from ..evaluate._report import write_group_report
 from ..features import FeatureTable
-from ..metrics import classification_metrics
+from ..metrics import classification_metrics, group_metrics, label_strings
 from ..runs import (
     run_header,
     staged_directory,
@@ -35,7 +37,28 @@ from ._data import feature_matrix, prepare_data
 from ._persist import load_estimator, model_suffix, save_estimator
 from ._registry import get_model_spec
 
-__all__ = ["Run", "fit_run", "permutation_test"]
+__all__ = ["Run", "check_eval_columns", "fit_run", "permutation_test"]
+
+#: Columns of ``oof_predictions.csv`` that an ``eval_by`` column may not replace.
+_OOF_COLUMNS = ("id", "fold", "status", "y_true", "y_pred")
+
+
+def check_eval_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The ``eval_by`` columns, checked against the table; a one-line error lists the choices."""
+    columns = list(dict.fromkeys(str(c) for c in columns))
+    features = tuple(c for c in frame.columns if str(c).startswith(("tri_", "edge_")))
+    choices = [c for c in frame.columns if c not in features and not str(c).startswith("qc_")]
+    for col in columns:
+        if col not in frame.columns or col in features:
+            raise GeofaceError(
+                f"--eval-by {col!r} is not a column of the table; choose one of {choices} "
+                "(or a qc_ column)"
+            )
+        if col in _OOF_COLUMNS or col.startswith("proba_"):
+            raise GeofaceError(
+                f"--eval-by {col!r} clashes with a column of oof_predictions.csv; rename it"
+            )
+    return columns
 
 
 def _permute_within(y: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -92,6 +115,7 @@ def fit_run(
     tune: bool = False,
     permutations: int = 0,
     n_boot: int = 2000,
+    eval_by: Sequence[str] = (),
     overwrite: bool = False,
     command: list[str] | None = None,
     table_path: str | None = None,
@@ -120,6 +144,11 @@ def fit_run(
         Label-permutation test with this many permutations (0: none).
     n_boot : int, default=2000
         Subject-bootstrap replicates for the confidence intervals.
+    eval_by : sequence of str, default=()
+        Table columns (age group, population, site …) to report every metric
+        by, from the out-of-fold predictions: ``metrics_by_<column>.csv``, a
+        ``by_group`` entry in ``metrics.json``, a figure of balanced accuracy
+        per group, and the column in ``oof_predictions.csv``.
     overwrite : bool, default=False
         Replace an existing run directory.
     command : list of str, optional
@@ -139,6 +168,7 @@ def fit_run(
     if out.exists() and not overwrite:  # refuse before any work is done
         raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
     spec = get_model_spec(model)
+    eval_by = check_eval_columns(table.frame, eval_by)
     if permutations < 0 or n_boot < 100:
         raise GeofaceError("permutations must be ≥ 0 and bootstrap replicates ≥ 100")
     if splits is None:
@@ -197,11 +227,27 @@ def fit_run(
             progress=say,
         )
     t_perm = time.perf_counter() - t0
+    by_group = {
+        col: group_metrics(
+            data.y,
+            cv.pred,
+            cv.proba,
+            data.groups,
+            table.frame[col].to_numpy()[data.used],
+            data.classes,
+            column=col,
+            excluded_by=table.frame[col].to_numpy()[~data.used],
+            n_boot=n_boot,
+            seed=seed,
+        )
+        for col in eval_by
+    }
     metrics.update(
         {
             "tuned_params": cv.params if tune else None,
             "final_params": final_params,
             "permutation_test": perm,
+            "by_group": {col: gm.to_dict() for col, gm in by_group.items()},
         }
     )
 
@@ -219,10 +265,13 @@ def fit_run(
             proba=cv.proba,
             classes=data.classes,
             group_col=splits.group,
+            extra={col: label_strings(table.frame[col]) for col in eval_by},
         )
         splits.write(tmp / "splits.csv")
         _write_models(tmp / "model", spec, cv, final, final_present, final_params, data, table)
         write_figures(tmp / "figures", metrics)
+        for gm in by_group.values():
+            write_group_report(tmp, gm, title=f"{model}: out-of-fold, by {gm.column}")
         run = {
             **run_header(command, "xgboost"),
             "model": model,
@@ -233,6 +282,7 @@ def fit_run(
             "tune": tune,
             "n_boot": n_boot,
             "permutations": permutations,
+            "eval_by": list(eval_by),
             "table": {
                 "path": table_path,
                 "mesh_hash": table.mesh.hash,

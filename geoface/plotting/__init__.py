@@ -1,6 +1,7 @@
 """Figures: every function takes ``ax=None`` (where it draws one panel) and returns the figure."""
 
 from ._faces import plot_face, plot_faces
+from ._groups import plot_group_confusions, plot_group_metric
 from ._mesh import plot_mesh
 from ._metrics import plot_confusion_matrix, plot_overfitting, plot_per_class_f1
 from ._overlays import draw_overlay
@@ -23,6 +24,8 @@ __all__ = [
     "plot_face",
     "plot_face_shap",
     "plot_faces",
+    "plot_group_confusions",
+    "plot_group_metric",
     "plot_mesh",
     "plot_overfitting",
     "plot_per_class_f1",

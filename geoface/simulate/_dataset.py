@@ -13,11 +13,22 @@ import pandas as pd
 from .._atomic import atomic_path
 from .._errors import GeofaceError
 from ..mesh import default_template
-from ._expressions import EXPRESSION_AUS, EXPRESSIONS, expression_displacement, moved_regions
+from ._expressions import (
+    ACTION_UNITS,
+    EXPRESSION_AUS,
+    EXPRESSIONS,
+    au_displacement,
+    au_moved_regions,
+    expression_displacement,
+    moved_regions,
+)
 from ._faces import pose_shape, sample_identity
 from ._render import render_face
 
-__all__ = ["SimulatedData", "simulate_landmarks", "write_simulated_dataset"]
+__all__ = ["AU_COLUMNS", "SimulatedData", "simulate_landmarks", "write_simulated_dataset"]
+
+#: The Action-Unit presence columns ``action_units=True`` adds, one per simulated AU.
+AU_COLUMNS: tuple[str, ...] = tuple(f"AU{au}" for au in ACTION_UNITS)
 
 _POPULATIONS = ("infant", "adult", "mixed")
 
@@ -35,7 +46,8 @@ class SimulatedData:
         The same faces without detection noise (what images are drawn from).
     meta : DataFrame
         ``id, subject, label, population, age_months, take, intensity,
-        yaw_deg, pitch_deg, roll_deg``.
+        yaw_deg, pitch_deg, roll_deg`` and, with ``action_units``, one 0/1
+        presence column per Action Unit (:data:`AU_COLUMNS`).
     moved_regions : dict of str to set of str
         For each class, the mesh regions its prototype moves.
     params : dict
@@ -61,6 +73,9 @@ def simulate_landmarks(
     max_roll: float = 10.0,
     intensity: tuple[float, float] = (0.5, 1.1),
     image_size: int = 128,
+    action_units: bool = False,
+    au_miss: float = 0.15,
+    au_extra: float = 0.05,
     random_state: int | None = 0,
 ) -> SimulatedData:
     """Simulate landmarks of several subjects showing the seven expressions.
@@ -70,6 +85,16 @@ def simulate_landmarks(
     intensity, a head pose (uniform within the ``max_*`` angles) and a
     position and scale in the image, and the detected landmarks get Gaussian
     noise of ``noise`` inter-ocular distances.
+
+    With ``action_units``, the Action Units a face shows vary around its
+    expression's prototype — each AU of the prototype is absent with
+    probability ``au_miss`` and each other AU present with probability
+    ``au_extra`` (at its own random intensity, on neutral faces too) — the
+    geometry follows the AUs actually shown, and ``AU1, AU2, …`` columns
+    record their presence (0/1). The expression label is unchanged, so an AU
+    is not a function of the label, and a classifier must read it from the
+    face. These draws use their own random stream: pose, identity and noise
+    are those of the same seed without ``action_units``.
 
     Parameters
     ----------
@@ -87,6 +112,12 @@ def simulate_landmarks(
         Range of expression intensity (1 = prototype apex).
     image_size : int, default=128
         Side of the square image the landmarks are placed in.
+    action_units : bool, default=False
+        Vary the AUs of each face and add their presence columns.
+    au_miss : float, default=0.15
+        Probability that an AU of the expression's prototype is absent.
+    au_extra : float, default=0.05
+        Probability that an AU outside the prototype is present.
     random_state : int or None, default=0
 
     Returns
@@ -102,7 +133,10 @@ def simulate_landmarks(
         raise GeofaceError(f"n_subjects={n_subjects} and takes={takes} must both be at least 1")
     if image_size < 32:
         raise GeofaceError(f"image_size={image_size} is too small; use at least 32 pixels")
+    if not (0 <= au_miss <= 1 and 0 <= au_extra <= 1):
+        raise GeofaceError(f"au_miss={au_miss} and au_extra={au_extra} must lie in [0, 1]")
     rng = np.random.default_rng(random_state)
+    au_rng = np.random.default_rng(None if random_state is None else [random_state, 0xAC7])
     template = default_template()
     px_per_iod = image_size / 3.4
 
@@ -116,7 +150,14 @@ def simulate_landmarks(
         for label in classes:
             for take in range(1, takes + 1):
                 amount = 0.0 if label == "neutral" else rng.uniform(*intensity)
-                shape = identity + amount * expression_displacement(label, gains)
+                if action_units:
+                    shown = _shown_aus(label, amount, intensity, au_miss, au_extra, au_rng)
+                    shape = identity + sum(
+                        (a * gains[au] * au_displacement(au) for au, a in shown.items()),
+                        np.zeros_like(identity),
+                    )
+                else:
+                    shape = identity + amount * expression_displacement(label, gains)
                 yaw, pitch, roll = (rng.uniform(-m, m) for m in (max_yaw, max_pitch, max_roll))
                 posed = pose_shape(shape, yaw=yaw, pitch=pitch, roll=roll)
                 scale = px_per_iod * rng.uniform(0.92, 1.08)
@@ -140,6 +181,8 @@ def simulate_landmarks(
                         "roll_deg": round(roll, 3),
                     }
                 )
+                if action_units:
+                    rows[-1].update({f"AU{au}": int(au in shown) for au in ACTION_UNITS})
     params = {
         "n_subjects": n_subjects,
         "takes": takes,
@@ -151,6 +194,9 @@ def simulate_landmarks(
         "max_roll": max_roll,
         "intensity": list(intensity),
         "image_size": image_size,
+        "action_units": action_units,
+        "au_miss": au_miss if action_units else None,
+        "au_extra": au_extra if action_units else None,
         "random_state": random_state,
     }
     return SimulatedData(
@@ -160,6 +206,16 @@ def simulate_landmarks(
         moved_regions={c: moved_regions(c) for c in classes},
         params=params,
     )
+
+
+def _shown_aus(label, amount, intensity, miss, extra, rng) -> dict[int, float]:
+    """The AUs one face shows, each with its intensity (the prototype's AUs at ``amount``)."""
+    proto = EXPRESSION_AUS[label]
+    shown = {au: amount for au in proto if rng.random() >= miss}
+    for au in ACTION_UNITS:
+        if au not in proto and rng.random() < extra:
+            shown[au] = rng.uniform(*intensity)
+    return shown
 
 
 def write_simulated_dataset(
@@ -185,7 +241,8 @@ def write_simulated_dataset(
     progress : bool, default=False
         Show a progress bar while drawing.
     **simulate_kwargs
-        Passed to :func:`simulate_landmarks`.
+        Passed to :func:`simulate_landmarks` (``action_units=True`` adds the
+        AU presence columns and their ground truth).
 
     Returns
     -------
@@ -231,6 +288,14 @@ def write_simulated_dataset(
         "moved_regions": {c: sorted(r) for c, r in data.moved_regions.items()},
         "params": data.params,
     }
+    if data.params.get("action_units"):
+        truth["action_units"] = {
+            "columns": list(AU_COLUMNS),
+            "names": {f"AU{au}": name for au, name in ACTION_UNITS.items()},
+            "moved_regions": {f"AU{au}": sorted(au_moved_regions(au)) for au in ACTION_UNITS},
+            "miss": data.params["au_miss"],
+            "extra": data.params["au_extra"],
+        }
     with atomic_path(out / "ground_truth.json") as tmp:
         tmp.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     csv_path = out / "landmarks.csv"

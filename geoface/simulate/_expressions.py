@@ -36,6 +36,7 @@ __all__ = [
     "EXPRESSIONS",
     "EXPRESSION_AUS",
     "au_displacement",
+    "au_moved_regions",
     "expression_displacement",
     "moved_landmarks",
     "moved_regions",
@@ -254,10 +255,31 @@ def moved_regions(label: str, mesh=None, *, threshold: float = 0.1) -> set[str]:
     -------
     regions : set of str
     """
+    return _regions_moved_by(expression_displacement(label), mesh, threshold)
+
+
+def au_moved_regions(au: int, mesh=None, *, threshold: float = 0.1) -> set[str]:
+    """Ground truth: the mesh regions one Action Unit deforms (as :func:`moved_regions`).
+
+    Parameters
+    ----------
+    au : int
+        One of :data:`ACTION_UNITS`.
+    mesh : Mesh, optional
+    threshold : float, default=0.1
+
+    Returns
+    -------
+    regions : set of str
+    """
+    return _regions_moved_by(au_displacement(au), mesh, threshold)
+
+
+def _regions_moved_by(displacement: np.ndarray, mesh, threshold: float) -> set[str]:
     from ..features import compute_geometry
     from ..mesh import Mesh
 
     mesh = Mesh.default() if mesh is None else mesh
-    shape = np.asarray(mesh.template) + expression_displacement(label)
+    shape = np.asarray(mesh.template) + displacement
     strain = compute_geometry(shape, mesh).features[0, 4 * mesh.n_triangles :]
     return {str(r) for r in np.unique(mesh.edge_regions[np.abs(strain) >= threshold])}

@@ -1,0 +1,129 @@
+"""``geoface evaluate``: score predictions on another dataset, overall and per group."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    from ..evaluate import UNSEEN_POLICIES
+
+    p = sub.add_parser(
+        "evaluate",
+        help="score predictions overall and per group (age group, site …) → report folder",
+        description="Score the predictions of a model applied to another dataset (train on "
+        "infants, test on each age group of an adult set): accuracy, balanced accuracy, "
+        "macro-F1 and log loss overall and per group, with 95% CIs from a bootstrap over the "
+        "subjects of each group, and chance levels. True labels and the grouping columns come "
+        "from the predictions or are joined by id from --truth.",
+    )
+    p.add_argument(
+        "predictions",
+        type=Path,
+        help="what 'geoface predict' writes, a run directory (its oof_predictions.csv), or "
+        "any CSV with id, y_pred and/or proba_<class> columns",
+    )
+    p.add_argument(
+        "--by",
+        action="append",
+        required=True,
+        metavar="COLUMN",
+        help="grouping column (e.g. age_group); repeat it or give a comma list",
+    )
+    p.add_argument("--out", required=True, type=Path, help="report folder to create")
+    p.add_argument(
+        "--truth",
+        type=Path,
+        help="CSV/Parquet joined by id for the labels, subjects and --by columns (a manifest, "
+        "landmark CSV, feature table or age-group table); its columns take precedence",
+    )
+    p.add_argument("--target", default="label", help="column of true labels (default label)")
+    p.add_argument(
+        "--group",
+        default="subject",
+        help="subject column for the bootstrap (default subject); 'id': every face is its own",
+    )
+    p.add_argument(
+        "--unseen-classes",
+        choices=tuple(UNSEEN_POLICIES),
+        default="exclude",
+        help="true classes the model never saw: "
+        + "; ".join(f"{k} = {v}" for k, v in UNSEEN_POLICIES.items())
+        + " (default exclude)",
+    )
+    p.add_argument(
+        "--relabel",
+        action="append",
+        metavar="OLD=NEW",
+        help="rename true labels first, e.g. angry=anger,afraid=fear (repeatable)",
+    )
+    p.add_argument(
+        "--order",
+        help="groups to list first, comma-separated (default: age groups youngest "
+        "first, numbers in order, else alphabetical)",
+    )
+    p.add_argument(
+        "--min-rows",
+        type=int,
+        default=1,
+        help="groups with fewer scored rows get no metrics (default 1)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=2000,
+        help="subject-bootstrap replicates for the CIs (default 2000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+
+
+def run(args) -> int:
+    from ..evaluate import (
+        evaluate_predictions,
+        evaluation_lines,
+        group_summary_lines,
+        parse_relabel,
+        read_predictions,
+        read_truth,
+        write_evaluation,
+    )
+    from ._fit import split_columns
+
+    if args.out.exists() and not args.overwrite:  # refuse before any work is done
+        from .._errors import GeofaceError
+
+        raise GeofaceError(f"{args.out} exists; choose another --out or add --overwrite")
+    predictions = read_predictions(args.predictions)
+    truth = read_truth(args.truth) if args.truth else None
+    ev = evaluate_predictions(
+        predictions,
+        by=split_columns(args.by),
+        truth=truth,
+        target=args.target,
+        group=args.group,
+        unseen=args.unseen_classes,
+        relabel=parse_relabel(args.relabel),
+        order=split_columns([args.order]) if args.order else None,
+        n_boot=args.bootstrap,
+        seed=args.seed,
+        min_rows=args.min_rows,
+    )
+    out = write_evaluation(
+        ev,
+        args.out,
+        overwrite=args.overwrite,
+        command=["geoface", *sys.argv[1:]],
+        sources={
+            "predictions": str(args.predictions),
+            "truth": None if args.truth is None else str(args.truth),
+        },
+    )
+    for line in evaluation_lines(ev):
+        print(line)
+    for gm in ev.by_group.values():
+        for line in group_summary_lines(gm):
+            print(line)
+    print(f"  → {out}")
+    return 0

@@ -1,0 +1,33 @@
+"""Evaluation by group and across datasets: every metric per age group, site or population.
+
+``evaluate_predictions`` scores a model's predictions on another dataset
+(train on infants, test on each age group of an adult set) overall and per
+group, joining true labels and groups by ``id``; ``write_evaluation`` writes
+the report; ``geoface evaluate`` does both from the command line.
+"""
+
+from ._predictions import (
+    UNSEEN_POLICIES,
+    Evaluation,
+    evaluate_predictions,
+    parse_relabel,
+    read_predictions,
+    read_truth,
+)
+from ._report import file_stem, group_summary_lines, markdown_table, write_group_report
+from ._write import evaluation_lines, write_evaluation
+
+__all__ = [
+    "UNSEEN_POLICIES",
+    "Evaluation",
+    "evaluate_predictions",
+    "evaluation_lines",
+    "file_stem",
+    "group_summary_lines",
+    "markdown_table",
+    "parse_relabel",
+    "read_predictions",
+    "read_truth",
+    "write_evaluation",
+    "write_group_report",
+]
