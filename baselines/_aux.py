@@ -18,7 +18,7 @@ import pandas as pd
 
 from geoface.metrics import subject_bootstrap
 
-__all__ = ["aux_metrics", "weighted_auc", "write_aux_predictions"]
+__all__ = ["aux_metrics", "aux_summary_lines", "weighted_auc", "write_aux_predictions"]
 
 THRESHOLD = 0.5
 
@@ -178,3 +178,19 @@ def write_aux_predictions(
         column[used] = proba[:, j]
         out[f"{name}_proba"] = column
     out.to_csv(path, index=False, float_format="%.6g")
+
+
+def aux_summary_lines(aux: dict) -> list[str]:
+    """One line per auxiliary target: held-out AUC and F1 with their intervals."""
+
+    def interval(ci):
+        return f" [{ci['low']:.3f}, {ci['high']:.3f}]" if ci.get("low") is not None else ""
+
+    lines = [f"  auxiliary heads (weight {aux['weight']}), held out:"]
+    for name, m in aux["per_target"].items():
+        auc = "n/a" if m["auc"] is None else f"{m['auc']:.3f}{interval(m['ci95']['auc'])}"
+        lines.append(
+            f"    {name}: AUC {auc}; F1 {m['f1']:.3f}{interval(m['ci95']['f1'])} "
+            f"({m['n_positive']}/{m['n']} present)"
+        )
+    return lines

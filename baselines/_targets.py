@@ -43,7 +43,7 @@ def age_values(frame: pd.DataFrame, target: str) -> np.ndarray:
             f"age column (columns: {', '.join(map(str, frame.columns[:12]))}, …)"
         )
     raw = frame[target]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    values = np.array(pd.to_numeric(raw, errors="coerce"), dtype=float)
     text = raw.astype(str).str.strip()
     blank = raw.isna().to_numpy() | (text == "").to_numpy()
     bad = (~np.isfinite(values) & ~blank) | (np.isfinite(values) & (values < 0))

@@ -59,7 +59,7 @@ def plot_predicted_vs_true(
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.3", ls="--", lw=1)
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(lo - pad, hi + pad)
-    ax.set_aspect("equal")
+    ax.set_box_aspect(1)
     ax.set_xlabel(f"true age ({unit})")
     ax.set_ylabel(f"predicted age ({unit}, out of fold)")
     if title:
@@ -97,16 +97,17 @@ def plot_regression_folds(
     train = [r[f"train_{metric}"] for r in fold_scores]
     test = [r[f"test_{metric}"] for r in fold_scores]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(1.5 + 0.5 * len(folds), 3.2), layout="constrained")
+        width = max(3.6, 1.5 + 0.5 * len(folds))
+        fig, ax = plt.subplots(figsize=(width, 3.4), layout="constrained")
     else:
         fig = ax.figure
     x = np.arange(len(folds))
     ax.bar(x - 0.18, train, width=0.36, color="#E69F00", label="training")
     ax.bar(x + 0.18, test, width=0.36, color="#0072B2", label="held-out fold")
     if baseline is not None:
-        ax.axhline(baseline, color="0.3", ls="--", lw=1, label="training mean")
+        ax.axhline(baseline, color="0.3", ls="--", lw=1, label="predicting the training mean")
     ax.set_xticks(x, [str(f) for f in folds])
     ax.set_xlabel("fold")
     ax.set_ylabel(f"{metric.upper()} ({unit})")
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     return fig
