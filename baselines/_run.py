@@ -222,7 +222,7 @@ def train_baseline(
         missing_target = np.isnan(ages)
     else:
         missing_target = frame[target].isna().to_numpy()
-    aux_names = parse_aux_targets(aux_targets, list(frame.columns))
+    aux_names = parse_aux_targets(aux_targets, frame)
     aux_all = aux_matrix(frame, aux_names) if aux_names else None
     t0 = time.perf_counter()
     faces = load_faces(

@@ -59,19 +59,33 @@ def age_values(frame: pd.DataFrame, target: str) -> np.ndarray:
     return values
 
 
-def parse_aux_targets(spec: str | Sequence[str] | None, columns: Sequence[str]) -> list[str]:
-    """Auxiliary target columns from ``"AU1,AU2"`` (or ``"all"``: every ``AU…`` column)."""
+def _is_binary(column: pd.Series) -> bool:
+    text = column.dropna().astype(str).str.strip().str.lower()
+    text = text[~text.isin({"", "nan", "na", "none"})]
+    return bool(len(text)) and bool(text.isin(_TRUE | _FALSE).all())
+
+
+def parse_aux_targets(spec: str | Sequence[str] | None, frame: pd.DataFrame) -> list[str]:
+    """Auxiliary target columns of ``frame`` from ``"AU1,AU2"``.
+
+    ``"all"`` takes every Action-Unit column (a name like ``AU12``, ``AU_12``,
+    ``AU12_c``) whose values are all 0/1 or blank; intensity columns
+    (``AU12_r``, 0–5) are skipped.
+    """
     if spec is None:
         return []
+    columns = [str(c) for c in frame.columns]
     names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
     names = [n for n in names if n]
-    au_columns = [c for c in map(str, columns) if _AU_NAME.match(c)]
+    au_columns = [c for c in columns if _AU_NAME.match(c)]
     if names == ["all"]:
-        if not au_columns:
+        binary = [c for c in au_columns if _is_binary(frame[c])]
+        if not binary:
             raise GeofaceError(
-                "--aux-targets all: the input has no Action-Unit columns (names like AU1, AU12)"
+                "--aux-targets all: the input has no binary Action-Unit columns (names like "
+                f"AU1, AU12_c holding 0/1; found: {', '.join(au_columns) or 'none'})"
             )
-        return au_columns
+        return binary
     unknown = [n for n in names if n not in columns]
     if unknown:
         available = ", ".join(au_columns) if au_columns else "none"
