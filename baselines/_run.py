@@ -159,7 +159,7 @@ def train_baseline(
         the recipe's label smoothing and centre loss do not apply and are set to 0.
     target : str, optional
         The class column (default ``label``) or the age column (default
-        ``age_years``). Blank values are kept as ``missing_target``.
+        ``age_years``, else ``age_months``). Blank values are kept as ``missing_target``.
     group : str, default="subject"
     loss : {"l1", "smooth_l1", "mse"}, default="l1"
         The age loss, on ages standardised by the training faces' mean and SD.
@@ -207,10 +207,12 @@ def train_baseline(
     if aux_weight < 0:
         raise GeofaceError(f"aux weight {aux_weight} must be zero or positive")
     regression = task == "age"
-    target = target or ("age_years" if regression else "label")
     say = progress or (lambda msg: None)
     dev = resolve_device(device)
     frame, base = read_face_table(source, landmarks=landmarks)
+    if target is None:
+        present = [c for c in ("age_years", "age_months") if c in frame.columns]
+        target = (present or ["age_years"])[0] if regression else "label"
     for col, flag in ((target, "--target"), (group, "--group")):
         if col not in frame.columns and not (regression and col == target):
             raise GeofaceError(f"{source} has no {col!r} column for {flag}")

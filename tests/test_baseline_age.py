@@ -308,6 +308,11 @@ def test_age_cli_errors_are_one_line(aged, age_run, tmp_path, capsys):
             "need --assign-age-groups",
         ),
     ]
+    # without --target an age run reads age_years, else age_months
+    months = pd.read_csv(manifest).drop(columns=["age_years"]).assign(age_months="about one")
+    months.to_csv(tmp_path / "months.csv", index=False)
+    train_months = ["baseline", "train", str(tmp_path / "months.csv"), "--out", str(tmp_path / "r")]
+    cases.append(([*train_months, "--task", "age"], "of 'age_months' are not a number"))
     for argv, message in cases:
         assert main(argv) == 2
         err = capsys.readouterr().err

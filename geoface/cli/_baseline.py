@@ -46,7 +46,7 @@ def add_parser(sub) -> None:
     t.add_argument(
         "--target",
         help="the class column (default label) or, with --task age, the numeric age column "
-        "(default age_years; a name with 'month' in it is read as months)",
+        "(default age_years, else age_months; a name with 'month' in it is read as months)",
     )
     t.add_argument("--group", default="subject")
     t.add_argument(
