@@ -43,12 +43,13 @@ from geoface.runs import (
     write_json,
     write_oof,
 )
-from geoface.splits import Splits, make_splits
+from geoface.splits import Splits
 
 from ._age import age_fold_row, age_strata, summarise_age, write_age_figures, write_age_oof
 from ._aux import aux_metrics, write_aux_predictions
 from ._curves import plot_history
 from ._faces import load_faces, read_face_table
+from ._folds import inner_validation, make_baseline_splits
 from ._net import save_checkpoint
 from ._objectives import REGRESSION_LOSSES
 from ._predict import BaselineRun
@@ -57,55 +58,6 @@ from ._targets import TASKS, age_unit_of, age_values, aux_matrix, parse_aux_targ
 from ._train import FaceStore, Runtime, forward_all, resolve_device, train_network
 
 __all__ = ["BaselineRun", "train_baseline"]
-
-
-def _inner_validation(y, groups, seed: int, fraction: float = 0.2) -> np.ndarray:
-    """Boolean mask of an inner validation set: about ``fraction`` of the subjects.
-
-    Stratified by label where the classes allow it, always grouped by subject;
-    with fewer than three subjects there is no validation set (fixed epochs).
-    """
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    subjects = np.unique(groups)
-    mask = np.zeros(len(y), dtype=bool)
-    if len(subjects) < 3:
-        return mask
-    k = max(2, min(round(1 / fraction), len(subjects)))
-    import warnings
-
-    try:
-        cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message="The least populated class", category=UserWarning
-            )
-            _, val = next(cv.split(np.zeros(len(y)), y, groups))
-        mask[val] = True
-    except ValueError:  # classes too thin to stratify: a random fifth of the subjects
-        rng = np.random.default_rng(seed)
-        chosen = rng.choice(subjects, size=max(1, len(subjects) // k), replace=False)
-        mask[np.isin(groups, chosen)] = True
-    return mask
-
-
-def _make_splits(frame, status, target, group, folds, seed, ages=None) -> Splits:
-    """Folds of the usable rows like ``geoface split``; for ages, stratified by age quantiles."""
-    ok = status == "ok"
-    usable = frame[["id", group]].assign(qc_status=np.where(ok, "ok", "excluded"))
-    stratum = target
-    if ages is None:
-        usable[target] = frame[target].to_numpy()
-    else:
-        stratum = f"{target}_stratum"
-        strata = np.full(len(frame), None, dtype=object)
-        strata[ok] = age_strata(ages[ok], frame.loc[ok, group].astype(str).to_numpy(), folds)
-        usable[stratum] = strata
-    splits = make_splits(usable, group=group, target=stratum, folds=folds, seed=seed)
-    splits.info["excluded"] = {}
-    if ages is not None:
-        splits.info["stratified_by"] = f"quantiles of the subjects' mean {target}"
-    return splits
 
 
 def train_baseline(
@@ -235,7 +187,7 @@ def train_baseline(
     status[(status == "ok") & missing_target] = "missing_target"
     status[(status == "ok") & frame[group].isna().to_numpy()] = "missing_group"
     if splits is None:
-        splits = _make_splits(
+        splits = make_baseline_splits(
             frame, status, target, group, folds, seed, ages if regression else None
         )
     ids = frame["id"].astype(str).to_numpy()
@@ -297,7 +249,7 @@ def train_baseline(
 
     def inner_split(yy, gg):
         labels = age_strata(yy, gg, 5) if regression else yy
-        return _inner_validation(labels, gg, seed)
+        return inner_validation(labels, gg, seed)
 
     main = np.zeros(len(rows)) if regression else np.zeros((len(rows), k))
     mean_pred = np.zeros(len(rows))
