@@ -19,21 +19,50 @@ ARCHS = ("resnet18", "resnet34", "resnet50")
 class FaceNet(nn.Module):
     """A ResNet backbone (``fc`` removed) with a dropout + linear head.
 
-    ``forward`` returns ``(logits, embedding)``; the embedding is the pooled
+    ``forward`` returns ``(output, embedding)``; the embedding is the pooled
     penultimate feature vector (512-d for ResNet18/34, 2048-d for ResNet50).
+    The output is the class logits, or for a regression network (``regression=True``,
+    one output) the predicted value in the target's unit: the linear head predicts
+    the standardised target, rescaled by the buffers ``target_mean`` and
+    ``target_scale`` (set from the training targets before training).
+    With ``n_aux`` > 0 an auxiliary linear head (``aux_head``, e.g. one logit per
+    Action Unit) sits beside the main one on the same dropped-out embedding;
+    :meth:`aux_logits` applies it.
     """
 
-    def __init__(self, backbone: nn.Module, n_classes: int, dropout: float):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        n_classes: int,
+        dropout: float,
+        *,
+        n_aux: int = 0,
+        regression: bool = False,
+    ):
         super().__init__()
         self.embedding_dim = backbone.fc.in_features
         backbone.fc = nn.Identity()
         self.backbone = backbone
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.embedding_dim, n_classes)
+        self.regression = regression
+        if regression:
+            self.register_buffer("target_mean", torch.zeros(n_classes))
+            self.register_buffer("target_scale", torch.ones(n_classes))
+        self.aux_head = nn.Linear(self.embedding_dim, n_aux) if n_aux else None
 
     def forward(self, x):
         emb = self.backbone(x)
-        return self.head(self.dropout(emb)), emb
+        out = self.head(self.dropout(emb))
+        if self.regression:
+            out = out.float() * self.target_scale + self.target_mean
+        return out, emb
+
+    def aux_logits(self, emb):
+        """Logits of the auxiliary head for embeddings ``emb`` (None without one)."""
+        if self.aux_head is None:
+            return None
+        return self.aux_head(self.dropout(emb))
 
 
 class CenterLoss(nn.Module):
@@ -62,17 +91,30 @@ def _imagenet_state(arch: str):
         ) from None
 
 
-def build_net(arch: str, n_classes: int, *, dropout: float = 0.5, pretrained: str = "none"):
+def build_net(
+    arch: str,
+    n_classes: int,
+    *,
+    dropout: float = 0.5,
+    pretrained: str = "none",
+    n_aux: int = 0,
+    regression: bool = False,
+):
     """Build a :class:`FaceNet`.
 
     Parameters
     ----------
     arch : {"resnet18", "resnet34", "resnet50"}
     n_classes : int
+        Outputs of the main head (1 for a regression network).
     dropout : float
     pretrained : "none", "imagenet" or a path
         A path holds a torchvision-style state dict (``torch.save``), loaded
         with ``weights_only=True``; its ``fc`` weights are ignored.
+    n_aux : int, default=0
+        Outputs of the auxiliary head (0: none).
+    regression : bool, default=False
+        The main head predicts a value (see :class:`FaceNet`).
 
     Returns
     -------
@@ -107,7 +149,7 @@ def build_net(arch: str, n_classes: int, *, dropout: float = 0.5, pretrained: st
                 f"the {arch} weights do not fit: {len(missing)} missing and "
                 f"{len(unexpected)} unexpected tensors (e.g. {(missing + unexpected)[:2]})"
             )
-    return FaceNet(backbone, n_classes, dropout), report
+    return FaceNet(backbone, n_classes, dropout, n_aux=n_aux, regression=regression), report
 
 
 def save_checkpoint(path: str | os.PathLike, net, meta: dict) -> None:
@@ -126,6 +168,13 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu"):
     except FileNotFoundError:
         raise GeofaceError(f"checkpoint {path} does not exist") from None
     meta = ckpt["meta"]
-    net, _ = build_net(meta["arch"], len(meta["classes"]), dropout=meta["dropout"])
+    regression = meta.get("task", "classification") != "classification"
+    net, _ = build_net(
+        meta["arch"],
+        1 if regression else len(meta["classes"]),
+        dropout=meta["dropout"],
+        n_aux=len(meta.get("aux_targets") or ()),
+        regression=regression,
+    )
     net.load_state_dict(ckpt["state_dict"])
     return net.to(device).eval(), meta

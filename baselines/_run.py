@@ -6,6 +6,13 @@ held-out fold. The run directory has the same format as ``geoface fit``'s, plus
 ``history.csv`` (per-epoch training curves), ``embeddings.npz`` and ``model/``
 checkpoints saved and loaded with ``weights_only=True``.
 
+With ``task="age"`` the head is a regression head (one output: the age in the
+target's unit) and the run directory holds the age metrics of
+:mod:`baselines._age` (``metrics.json`` with ``task: "age"``, numeric ``y_true,
+y_pred`` in ``oof_predictions.csv``). With ``aux_targets`` (Action-Unit
+columns), auxiliary binary heads train beside the main one and the run adds
+``aux_predictions.csv`` and ``metrics.json["aux"]`` (see :mod:`baselines._aux`).
+
 ``embeddings.npz`` holds the penultimate features for early fusion: ``ids``
 and ``fold`` of the usable rows, ``embeddings`` (each face embedded by the
 network that did not see it) and ``fold_embeddings`` (float16, one slice per
@@ -16,11 +23,10 @@ network). A fused model trained on fold *k*'s training rows must use slice
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,44 +43,21 @@ from geoface.runs import (
     write_json,
     write_oof,
 )
-from geoface.splits import Splits, make_splits
+from geoface.splits import Splits
 
-from ._faces import FaceSet, load_faces, read_face_table
-from ._net import load_checkpoint, save_checkpoint
+from ._age import age_fold_row, age_strata, summarise_age, write_age_figures, write_age_oof
+from ._aux import aux_metrics, write_aux_predictions
+from ._curves import plot_history
+from ._faces import load_faces, read_face_table
+from ._folds import inner_validation, make_baseline_splits
+from ._net import save_checkpoint
+from ._objectives import REGRESSION_LOSSES
+from ._predict import BaselineRun
 from ._recipes import Recipe
-from ._train import FaceStore, Runtime, predict, resolve_device, train_network
+from ._targets import TASKS, age_unit_of, age_values, aux_matrix, parse_aux_targets
+from ._train import FaceStore, Runtime, forward_all, resolve_device, train_network
 
 __all__ = ["BaselineRun", "train_baseline"]
-
-
-def _inner_validation(y, groups, seed: int, fraction: float = 0.2) -> np.ndarray:
-    """Boolean mask of an inner validation set: about ``fraction`` of the subjects.
-
-    Stratified by label where the classes allow it, always grouped by subject;
-    with fewer than three subjects there is no validation set (fixed epochs).
-    """
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    subjects = np.unique(groups)
-    mask = np.zeros(len(y), dtype=bool)
-    if len(subjects) < 3:
-        return mask
-    k = max(2, min(round(1 / fraction), len(subjects)))
-    import warnings
-
-    try:
-        cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message="The least populated class", category=UserWarning
-            )
-            _, val = next(cv.split(np.zeros(len(y)), y, groups))
-        mask[val] = True
-    except ValueError:  # classes too thin to stratify: a random fifth of the subjects
-        rng = np.random.default_rng(seed)
-        chosen = rng.choice(subjects, size=max(1, len(subjects) // k), replace=False)
-        mask[np.isin(groups, chosen)] = True
-    return mask
 
 
 def train_baseline(
@@ -86,8 +69,13 @@ def train_baseline(
     pretrained: str = "none",
     splits: Splits | None = None,
     folds: int | str = 5,
-    target: str = "label",
+    task: str = "classification",
+    target: str | None = None,
     group: str = "subject",
+    loss: str = "l1",
+    age_unit: str | None = None,
+    aux_targets: str | list[str] | None = None,
+    aux_weight: float = 0.5,
     landmarks: str | os.PathLike | None = None,
     image_root: str | os.PathLike | None = None,
     image_size: int = 224,
@@ -115,9 +103,26 @@ def train_baseline(
     arch : {"resnet18", "resnet34", "resnet50"}, default="resnet18"
     pretrained : "none", "imagenet" or a weights file, default="none"
     splits : Splits, optional
-        The shared folds; made from the input like ``geoface split`` when omitted.
-    folds, target, group
-        As for ``geoface fit``.
+        The shared folds; made from the input like ``geoface split`` when omitted
+        (for ``task="age"`` stratified by quantiles of the subjects' mean ages).
+    folds : int or "loso", default=5
+    task : {"classification", "age"}, default="classification"
+        ``age``: a regression head (one output) learns the age in ``target``;
+        the recipe's label smoothing and centre loss do not apply and are set to 0.
+    target : str, optional
+        The class column (default ``label``) or the age column (default
+        ``age_years``, else ``age_months``). Blank values are kept as ``missing_target``.
+    group : str, default="subject"
+    loss : {"l1", "smooth_l1", "mse"}, default="l1"
+        The age loss, on ages standardised by the training faces' mean and SD.
+    age_unit : {"years", "months"}, optional
+        The unit of the age column (default: ``months`` when its name says so).
+    aux_targets : str or list of str, optional
+        Binary auxiliary target columns (Action Units, ``"AU1,AU12"``, or
+        ``"all"`` for every ``AU…`` column): an auxiliary head trains beside the
+        main one with the masked BCE loss.
+    aux_weight : float, default=0.5
+        Weight of the auxiliary loss.
     landmarks : path-like, optional
         Landmark CSV joined by ``id`` (for eye alignment).
     image_root : path-like, optional
@@ -146,26 +151,45 @@ def train_baseline(
     out = Path(out_dir)
     if out.exists() and not overwrite:
         raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
+    if task not in TASKS:
+        raise GeofaceError(f"task={task!r} is not one of {{{', '.join(map(repr, TASKS))}}}")
+    if loss not in REGRESSION_LOSSES:
+        choices = ", ".join(map(repr, REGRESSION_LOSSES))
+        raise GeofaceError(f"loss={loss!r} is not one of {{{choices}}}")
+    if aux_weight < 0:
+        raise GeofaceError(f"aux weight {aux_weight} must be zero or positive")
+    regression = task == "age"
     say = progress or (lambda msg: None)
     dev = resolve_device(device)
     frame, base = read_face_table(source, landmarks=landmarks)
+    if target is None:
+        present = [c for c in ("age_years", "age_months") if c in frame.columns]
+        target = (present or ["age_years"])[0] if regression else "label"
     for col, flag in ((target, "--target"), (group, "--group")):
-        if col not in frame.columns:
+        if col not in frame.columns and not (regression and col == target):
             raise GeofaceError(f"{source} has no {col!r} column for {flag}")
+    unit = None
+    if regression:
+        ages = age_values(frame, target)  # one-line errors for non-numeric ages
+        unit = age_unit_of(target, age_unit)
+        recipe = replace(recipe, label_smoothing=0.0, center_loss=0.0)
+        missing_target = np.isnan(ages)
+    else:
+        missing_target = frame[target].isna().to_numpy()
+    aux_names = parse_aux_targets(aux_targets, frame)
+    aux_all = aux_matrix(frame, aux_names) if aux_names else None
     t0 = time.perf_counter()
     faces = load_faces(
         frame, base=base, size=image_size, align=align, image_root=image_root, workers=workers
     )
     t_load = time.perf_counter() - t0
     status = faces.status.astype(object)
-    status[(status == "ok") & frame[target].isna().to_numpy()] = "missing_target"
+    status[(status == "ok") & missing_target] = "missing_target"
     status[(status == "ok") & frame[group].isna().to_numpy()] = "missing_group"
     if splits is None:
-        usable = frame[["id", group, target]].assign(
-            qc_status=np.where(status == "ok", "ok", "excluded")
+        splits = make_baseline_splits(
+            frame, status, target, group, folds, seed, ages if regression else None
         )
-        splits = make_splits(usable, group=group, target=target, folds=folds, seed=seed)
-        splits.info["excluded"] = {}
     ids = frame["id"].astype(str).to_numpy()
     fold_all = splits.fold_of(ids)
     unknown = np.setdiff1d(splits.frame["id"].astype(str).to_numpy(), ids)
@@ -182,11 +206,15 @@ def train_baseline(
             f"(relative to {base}, or give --image-root)"
         )
     image_row = np.cumsum(faces.ok) - 1  # row -> index into faces.images
-    classes = sorted(frame.loc[used, target].astype(str).unique().tolist())
-    if len(classes) < 2:
-        raise GeofaceError(f"target {target!r} has fewer than two classes among usable faces")
-    y_all = np.full(len(frame), -1)
-    y_all[used] = np.searchsorted(classes, frame.loc[used, target].astype(str).to_numpy())
+    if regression:
+        classes: list[str] = []
+        y_all = np.where(used, ages, np.nan)
+    else:
+        classes = sorted(frame.loc[used, target].astype(str).unique().tolist())
+        if len(classes) < 2:
+            raise GeofaceError(f"target {target!r} has fewer than two classes among usable faces")
+        y_all = np.full(len(frame), -1)
+        y_all[used] = np.searchsorted(classes, frame.loc[used, target].astype(str).to_numpy())
     groups_all = frame[group].astype(str).to_numpy()
     k = len(classes)
     rt = Runtime(
@@ -197,17 +225,35 @@ def train_baseline(
     rows = np.flatnonzero(used)
     img = image_row[rows]
     y, groups, fold = y_all[rows], groups_all[rows], fold_all[rows]
+    what = f"{target} ({unit})" if regression else f"{k} classes"
     say(
         f"{arch} ({recipe.name}) on {len(rows)} faces, {len(np.unique(groups))} {group}s, "
-        f"{k} classes, {len(np.unique(fold))} folds, {image_size}px, device {dev}"
+        f"{what}, {len(np.unique(fold))} folds, {image_size}px, device {dev}"
         f"{' (faces cached on the GPU)' if store.on_device else ''}; "
         f"faces decoded in {t_load:.1f} s"
+        + (f"; auxiliary heads {', '.join(aux_names)} (weight {aux_weight})" if aux_names else "")
     )
-    # the network indexes the store directly; labels are looked up by store index
-    y_store = np.full(len(store), -1)
+    # the network indexes the store directly; targets are looked up by store index
+    y_store = np.full(len(store), np.nan if regression else -1)
     y_store[img] = y
+    aux_store = None
+    if aux_all is not None:
+        aux_store = np.full((len(store), len(aux_names)), np.nan)
+        aux_store[img] = aux_all[rows]
+    train_kw = {
+        "task": "regression" if regression else "classification",
+        "loss": loss,
+        "aux": aux_store,
+        "aux_weight": aux_weight,
+    }
 
-    proba = np.zeros((len(rows), k))
+    def inner_split(yy, gg):
+        labels = age_strata(yy, gg, 5) if regression else yy
+        return inner_validation(labels, gg, seed)
+
+    main = np.zeros(len(rows)) if regression else np.zeros((len(rows), k))
+    mean_pred = np.zeros(len(rows))
+    aux_proba = None if aux_all is None else np.zeros((len(rows), len(aux_names)))
     emb = fold_emb = None
     history, fold_scores, fold_ckpts = [], [], []
     t0 = time.perf_counter()
@@ -215,7 +261,13 @@ def train_baseline(
         (tmp / "model").mkdir()
         meta = {
             "arch": arch,
+            "task": task,
             "classes": classes,
+            "target": target,
+            "unit": unit,
+            "loss": loss if regression else "cross-entropy",
+            "aux_targets": aux_names,
+            "aux_weight": aux_weight if aux_names else None,
             "dropout": recipe.dropout,
             "image_size": image_size,
             "align": faces.align,
@@ -224,15 +276,27 @@ def train_baseline(
         for f in np.unique(fold):
             test = fold == f
             train = ~test
-            inner = _inner_validation(y[train], groups[train], seed)
+            inner = inner_split(y[train], groups[train])
             tr_idx, va_idx = img[train][~inner], img[train][inner]
             tf = time.perf_counter()
             net, hist = train_network(
-                store, y_store, tr_idx, va_idx, k, recipe, rt, log=say, tag=f"fold {f}: "
+                store,
+                y_store,
+                tr_idx,
+                va_idx,
+                k,
+                recipe,
+                rt,
+                log=say,
+                tag=f"fold {f}: ",
+                **train_kw,
             )
-            p_test, e_test = predict(net, store, img[test], rt)
-            p_train, e_train = predict(net, store, img[train], rt)
-            proba[test] = p_test
+            o_test = forward_all(net, store, img[test], rt)
+            o_train = forward_all(net, store, img[train], rt)
+            main[test] = o_test.main
+            if aux_proba is not None:
+                aux_proba[test] = o_test.aux
+            e_test, e_train = o_test.embedding, o_train.embedding
             if emb is None:
                 emb = np.zeros((len(rows), e_test.shape[1]), dtype=np.float32)
                 fold_emb = np.zeros(
@@ -245,31 +309,52 @@ def train_baseline(
             for h in hist:
                 h["fold"] = int(f)
             history += hist
-            row = fold_score_row(
-                f,
-                y[train],
-                p_train.argmax(1),
-                y[test],
-                p_test.argmax(1),
-                k,
-                n_validation=int(inner.sum()),
-            )
+            if regression:
+                mean_pred[test] = y[train].mean()
+                row = age_fold_row(
+                    f, y[train], o_train.main, y[test], o_test.main, n_validation=int(inner.sum())
+                )
+            else:
+                row = fold_score_row(
+                    f,
+                    y[train],
+                    o_train.main.argmax(1),
+                    y[test],
+                    o_test.main.argmax(1),
+                    k,
+                    n_validation=int(inner.sum()),
+                )
             row["fit_seconds"] = round(time.perf_counter() - tf, 3)
             fold_scores.append(row)
             name = f"fold_{int(f)}.pt"
             save_checkpoint(tmp / "model" / name, net, {**meta, "fold": int(f)})
             fold_ckpts.append({"fold": int(f), "file": name})
-            say(
-                f"fold {f}: held-out balanced accuracy {row['test_balanced_accuracy']:.3f} "
-                f"(train {row['train_balanced_accuracy']:.3f})"
-            )
+            if regression:
+                say(
+                    f"fold {f}: held-out MAE {row['test_mae']:.3f} {unit} "
+                    f"(train {row['train_mae']:.3f})"
+                )
+            else:
+                say(
+                    f"fold {f}: held-out balanced accuracy {row['test_balanced_accuracy']:.3f} "
+                    f"(train {row['train_balanced_accuracy']:.3f})"
+                )
         t_cv = time.perf_counter() - t0
         final_file = None
         t0 = time.perf_counter()
         if final:
-            inner = _inner_validation(y, groups, seed)
+            inner = inner_split(y, groups)
             net, hist = train_network(
-                store, y_store, img[~inner], img[inner], k, recipe, rt, log=say, tag="final: "
+                store,
+                y_store,
+                img[~inner],
+                img[inner],
+                k,
+                recipe,
+                rt,
+                log=say,
+                tag="final: ",
+                **train_kw,
             )
             for h in hist:
                 h["fold"] = "final"
@@ -278,37 +363,85 @@ def train_baseline(
             final_file = "final.pt"
         t_final = time.perf_counter() - t0
 
-        pred = proba.argmax(1)
-        excluded = pd.Series(status[~used]).value_counts()
-        metrics = summarise_predictions(
-            y=y,
-            pred=pred,
-            proba=proba,
-            groups=groups,
-            classes=classes,
-            fold=fold,
-            fold_scores=fold_scores,
-            excluded={str(a): int(b) for a, b in excluded.items()},
-            model=f"{arch}-{recipe.name}",
-            target=target,
-            group=group,
-            n_boot=n_boot,
-            seed=seed,
-        )
+        excluded = {str(a): int(b) for a, b in pd.Series(status[~used]).value_counts().items()}
+        model_name = f"{arch}-{recipe.name}"
+        if regression:
+            metrics = summarise_age(
+                y=y,
+                pred=main,
+                mean_pred=mean_pred,
+                groups=groups,
+                fold=fold,
+                fold_scores=fold_scores,
+                excluded=excluded,
+                model=model_name,
+                target=target,
+                unit=unit,
+                loss=loss,
+                group=group,
+                n_boot=n_boot,
+                seed=seed,
+            )
+            write_age_oof(
+                tmp / "oof_predictions.csv",
+                ids=ids,
+                status=status.astype(str),
+                used=used,
+                fold=fold,
+                groups=groups,
+                y=y,
+                pred=main,
+                group_col=splits.group,
+            )
+        else:
+            pred = main.argmax(1)
+            metrics = summarise_predictions(
+                y=y,
+                pred=pred,
+                proba=main,
+                groups=groups,
+                classes=classes,
+                fold=fold,
+                fold_scores=fold_scores,
+                excluded=excluded,
+                model=model_name,
+                target=target,
+                group=group,
+                n_boot=n_boot,
+                seed=seed,
+            )
+            metrics = {"task": "classification", **metrics}
+            write_oof(
+                tmp / "oof_predictions.csv",
+                ids=ids,
+                status=status.astype(str),
+                used=used,
+                fold=fold,
+                groups=groups,
+                y=y,
+                pred=pred,
+                proba=main,
+                classes=classes,
+                group_col=splits.group,
+            )
+        if aux_proba is not None:
+            aux_true = aux_all[rows]
+            metrics["aux"] = aux_metrics(
+                aux_names, aux_true, aux_proba, groups, weight=aux_weight, n_boot=n_boot, seed=seed
+            )
+            write_aux_predictions(
+                tmp / "aux_predictions.csv",
+                ids=ids,
+                status=status.astype(str),
+                used=used,
+                fold=fold,
+                groups=groups,
+                names=aux_names,
+                targets=aux_true,
+                proba=aux_proba,
+                group_col=splits.group,
+            )
         write_json(tmp / "metrics.json", metrics)
-        write_oof(
-            tmp / "oof_predictions.csv",
-            ids=ids,
-            status=status.astype(str),
-            used=used,
-            fold=fold,
-            groups=groups,
-            y=y,
-            pred=pred,
-            proba=proba,
-            classes=classes,
-            group_col=splits.group,
-        )
         splits.write(tmp / "splits.csv")
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
         np.savez_compressed(
@@ -328,16 +461,24 @@ def train_baseline(
                 "final": None if final_file is None else {"file": final_file},
             },
         )
-        figs = write_figures(tmp / "figures", metrics)
-        figs += _plot_history(tmp / "figures", pd.DataFrame(history))
+        if regression:
+            write_age_figures(tmp / "figures", metrics, y, main, fold)
+        else:
+            write_figures(tmp / "figures", metrics)
+        plot_history(tmp / "figures", pd.DataFrame(history), unit=unit)
         run = {
             **run_header(command, "torch", "torchvision"),
-            "model": f"{arch}-{recipe.name}",
+            "model": model_name,
             "kind": "cnn",
+            "task": task,
             "arch": arch,
             "pretrained": pretrained,
             "recipe": asdict(recipe),
             "target": target,
+            "unit": unit,
+            "loss": meta["loss"],
+            "aux_targets": aux_names,
+            "aux_weight": aux_weight if aux_names else None,
             "group": group,
             "seed": seed,
             "deterministic": deterministic,
@@ -362,86 +503,3 @@ def train_baseline(
         }
         write_json(tmp / "run.json", run)
     return out
-
-
-def _plot_history(folder: Path, history: pd.DataFrame) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from geoface.plotting import save_figure
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
-    colours = plt.get_cmap("tab10")
-    for i, (f, h) in enumerate(history.groupby("fold", sort=False)):
-        x = np.arange(1, len(h) + 1)
-        c = colours(i % 10)
-        label = "final" if str(f) == "final" else f"fold {f}"
-        axes[0].plot(x, h["train_loss"], color=c, ls="-", lw=1, label=label)
-        axes[1].plot(x, h["train_accuracy"], color=c, ls="-", lw=1)
-        if "val_loss" in h:
-            axes[0].plot(x, h["val_loss"], color=c, ls="--", lw=1)
-            axes[1].plot(x, h["val_accuracy"], color=c, ls="--", lw=1)
-    axes[0].set_ylabel("loss (training: with smoothing and centre terms)")
-    axes[1].set_ylabel("accuracy")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-    axes[0].legend(fontsize=6, frameon=False)
-    axes[1].set_title("solid: training, dashed: inner validation", fontsize=8)
-    written = save_figure(fig, folder / "training_curves")
-    plt.close(fig)
-    return written
-
-
-class BaselineRun:
-    """A baseline run directory, loaded for prediction."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        model_json = self.path / "model" / "model.json"
-        if not model_json.exists():
-            raise GeofaceError(f"{self.path} is not a baseline run directory (no model/model.json)")
-        self.model_info = json.loads(model_json.read_text(encoding="utf-8"))
-        if self.model_info.get("model") != "cnn":
-            raise GeofaceError(f"{self.path} holds a geometric model: use 'geoface predict'")
-        self.info = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
-
-    @property
-    def classes(self) -> list[str]:
-        return list(self.model_info["classes"])
-
-    def networks(self, device="cpu"):
-        """The final network, or every fold's network (averaged) when there is none."""
-        entries = (
-            [self.model_info["final"]] if self.model_info.get("final") else self.model_info["folds"]
-        )
-        return [load_checkpoint(self.path / "model" / e["file"], device)[0] for e in entries]
-
-    def predict(
-        self, source, *, landmarks=None, image_root=None, device: str = "auto", workers=None
-    ) -> pd.DataFrame:
-        """Predict every row of ``source``; rows without a usable image keep the reason."""
-        dev = resolve_device(device)
-        frame, base = read_face_table(source, landmarks=landmarks)
-        faces: FaceSet = load_faces(
-            frame,
-            base=base,
-            size=self.model_info["image_size"],
-            align=self.model_info["align"],
-            image_root=image_root,
-            workers=workers,
-        )
-        rt = Runtime(device=dev, arch=self.model_info["arch"])
-        store = FaceStore(faces.images, dev)
-        k = len(self.classes)
-        proba = np.full((len(frame), k), np.nan)
-        if len(store):
-            idx = np.arange(len(store))
-            p = np.mean([predict(net, store, idx, rt)[0] for net in self.networks(dev)], axis=0)
-            proba[faces.ok] = p
-        out = pd.DataFrame({"id": frame["id"].astype(str), "status": faces.status})
-        pred = pd.Series(pd.NA, index=out.index, dtype="object")
-        if faces.ok.any():
-            pred[faces.ok] = np.asarray(self.classes, dtype=object)[proba[faces.ok].argmax(1)]
-        out["y_pred"] = pred
-        for j, c in enumerate(self.classes):
-            out[f"proba_{c}"] = proba[:, j]
-        return out

@@ -21,10 +21,19 @@ import torch.nn.functional as F
 
 from geoface import GeofaceError
 
-from ._net import CenterLoss, build_net
+from ._net import build_net
+from ._objectives import Objective, make_objective, masked_bce
 from ._recipes import Recipe
 
-__all__ = ["FaceStore", "Runtime", "predict", "resolve_device", "train_network"]
+__all__ = [
+    "FaceStore",
+    "Outputs",
+    "Runtime",
+    "forward_all",
+    "predict",
+    "resolve_device",
+    "train_network",
+]
 
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
@@ -128,20 +137,59 @@ def _frozen_to_eval(net, recipe: Recipe, head_only: bool) -> None:
         part.eval()  # keep frozen batch-norm statistics fixed
 
 
+@dataclass
+class Outputs:
+    """What a network says about some faces.
+
+    Attributes
+    ----------
+    main : ndarray
+        Class probabilities, shape (n, n_classes), or predicted values, shape (n,).
+    aux : ndarray of shape (n, n_aux) or None
+        Probabilities of the auxiliary binary targets (sigmoid of the logits).
+    embedding : ndarray of shape (n, embedding_dim)
+    """
+
+    main: np.ndarray
+    aux: np.ndarray | None
+    embedding: np.ndarray
+
+
 @torch.inference_mode()
-def predict(net, store: FaceStore, idx: np.ndarray, rt: Runtime, batch_size: int = 256):
-    """Class probabilities and penultimate embeddings of the faces ``idx``."""
+def forward_all(net, store: FaceStore, idx: np.ndarray, rt: Runtime, batch_size: int = 256):
+    """Every output of the network for the faces ``idx`` (see :class:`Outputs`)."""
     net.eval()
-    probs, embs = [], []
+    mains, auxs, embs = [], [], []
     for start in range(0, len(idx), batch_size):
         b = torch.as_tensor(idx[start : start + batch_size], dtype=torch.long)
         with rt.autocast():
-            logits, emb = net(store.batch(b, augment=False, gen=None))
-        probs.append(torch.softmax(logits.float(), dim=1).cpu())
+            out, emb = net(store.batch(b, augment=False, gen=None))
+            aux = net.aux_logits(emb) if getattr(net, "aux_head", None) is not None else None
+        if getattr(net, "regression", False):
+            mains.append(out.float().view(-1).cpu())
+        else:
+            mains.append(torch.softmax(out.float(), dim=1).cpu())
+        if aux is not None:
+            auxs.append(torch.sigmoid(aux.float()).cpu())
         embs.append(emb.float().cpu())
-    if not probs:
-        return np.zeros((0, net.head.out_features)), np.zeros((0, net.embedding_dim))
-    return torch.cat(probs).numpy(), torch.cat(embs).numpy()
+    n_aux = net.aux_head.out_features if getattr(net, "aux_head", None) is not None else 0
+    if not mains:
+        main = np.zeros(0) if net.regression else np.zeros((0, net.head.out_features))
+        return Outputs(
+            main, np.zeros((0, n_aux)) if n_aux else None, np.zeros((0, net.embedding_dim))
+        )
+    return Outputs(
+        torch.cat(mains).numpy(),
+        torch.cat(auxs).numpy() if auxs else None,
+        torch.cat(embs).numpy(),
+    )
+
+
+def predict(net, store: FaceStore, idx: np.ndarray, rt: Runtime, batch_size: int = 256):
+    """Class probabilities (or, for a regression network, values) and penultimate embeddings
+    of the faces ``idx``."""
+    out = forward_all(net, store, idx, rt, batch_size)
+    return out.main, out.embedding
 
 
 @contextlib.contextmanager
@@ -171,36 +219,76 @@ def train_network(
     *,
     log=None,
     tag: str = "",
+    task: str = "classification",
+    loss: str = "l1",
+    aux: np.ndarray | None = None,
+    aux_weight: float = 0.5,
 ):
     """Train one network with early stopping on ``val_idx`` (never the test fold).
+
+    Parameters
+    ----------
+    store : FaceStore
+    y : ndarray of shape (n_store,)
+        Targets by store index: class indices, or values for ``task="regression"``.
+    train_idx, val_idx : ndarray of int
+        Store indices to train on and to early-stop on.
+    n_classes : int
+        Classes of the main head (ignored for regression: one output).
+    recipe : Recipe
+    rt : Runtime
+    log : callable, optional
+    tag : str
+        Prefix of the progress messages.
+    task : {"classification", "regression"}, default="classification"
+    loss : {"l1", "smooth_l1", "mse"}, default="l1"
+        The regression loss (on standardised targets).
+    aux : ndarray of shape (n_store, n_aux), optional
+        Auxiliary binary targets (0/1, NaN where missing): an auxiliary head
+        is trained beside the main one (see :mod:`baselines._objectives`).
+    aux_weight : float, default=0.5
 
     Returns
     -------
     net : FaceNet
         The weights of the best validation epoch (or the last, without validation).
     history : list of dict
-        One row per epoch: stage, epoch, train/val loss and accuracy, lr, seconds,
-        images per second.
+        One row per epoch: stage, epoch, train/val loss and accuracy (regression:
+        mean absolute error), lr, seconds, images per second; with an auxiliary
+        head also ``val_aux_loss`` (the masked BCE on the validation faces).
     """
     say = log or (lambda msg: None)
+    regression = task == "regression"
+    n_aux = 0 if aux is None else aux.shape[1]
     cuda_ids = [rt.device.index or 0] if rt.device.type == "cuda" else []
     with _determinism(rt), torch.random.fork_rng(devices=cuda_ids):
         torch.manual_seed(rt.seed)
-        net, _ = build_net(rt.arch, n_classes, dropout=recipe.dropout, pretrained=rt.pretrained)
+        net, _ = build_net(
+            rt.arch,
+            1 if regression else n_classes,
+            dropout=recipe.dropout,
+            pretrained=rt.pretrained,
+            n_aux=n_aux,
+            regression=regression,
+        )
         net = net.to(rt.device).to(memory_format=torch.channels_last)
-        center = (
-            CenterLoss(n_classes, net.embedding_dim).to(rt.device) if recipe.center_loss else None
+        objective = make_objective(
+            task,
+            y,
+            train_idx,
+            net,
+            n_classes=n_classes,
+            label_smoothing=recipe.label_smoothing,
+            center_loss=recipe.center_loss,
+            loss=loss,
+            aux=aux,
+            aux_weight=aux_weight,
+            device=rt.device,
         )
         gen = torch.Generator(device=rt.device)
         gen.manual_seed(rt.seed)
         cpu_gen = torch.Generator().manual_seed(rt.seed)
-        y_t = torch.as_tensor(y, dtype=torch.long, device=rt.device)
-        counts = np.bincount(y[train_idx], minlength=n_classes).astype(float)
-        weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
-        ce = torch.nn.CrossEntropyLoss(
-            weight=torch.as_tensor(weights, dtype=torch.float32, device=rt.device),
-            label_smoothing=recipe.label_smoothing,
-        )
+        score_name = "mae" if regression else "accuracy"
         history: list[dict] = []
         best = {"loss": math.inf, "state": None, "epoch": 0}
         stages = []
@@ -213,8 +301,8 @@ def train_network(
         for stage, epochs, lr, head_only in stages:
             _set_trainable(net, recipe, head_only=head_only)
             params = [p for p in net.parameters() if p.requires_grad]
-            if center is not None:
-                params += list(center.parameters())
+            if objective.center is not None:
+                params += list(objective.center.parameters())
             opt_cls = torch.optim.AdamW if recipe.optimizer == "adamw" else torch.optim.Adam
             opt = opt_cls(params, lr=lr, weight_decay=recipe.weight_decay)
             steps = epochs * max(1, math.ceil(len(train_idx) / batch_size))
@@ -223,13 +311,13 @@ def train_network(
                 if recipe.schedule == "cosine"
                 else None
             )
-            step = _Step(y_t, ce, center, recipe, opt, sched, rt, gen, cpu_gen, head_only)
+            step = _Step(objective, recipe, opt, sched, rt, gen, cpu_gen, head_only)
             stale = 0
             for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
                 while True:
                     try:
-                        loss_sum, correct = _epoch(net, store, train_idx, batch_size, step)
+                        loss_sum, score_sum = _epoch(net, store, train_idx, batch_size, step)
                         break
                     except torch.OutOfMemoryError:
                         if batch_size <= 1:
@@ -245,22 +333,20 @@ def train_network(
                     "stage": stage,
                     "epoch": epoch,
                     "train_loss": loss_sum / len(train_idx),
-                    "train_accuracy": correct / len(train_idx),
+                    f"train_{score_name}": score_sum / len(train_idx),
                     "lr": opt.param_groups[0]["lr"],
                     "seconds": round(seconds, 3),
                     "images_per_second": round(len(train_idx) / max(seconds, 1e-9), 1),
                 }
                 if len(val_idx):
-                    proba, _ = predict(net, store, val_idx, rt)
-                    p_true = proba[np.arange(len(val_idx)), y[val_idx]]
-                    row["val_loss"] = float(-np.log(np.clip(p_true, 1e-15, 1)).mean())
-                    row["val_accuracy"] = float((proba.argmax(1) == y[val_idx]).mean())
+                    row.update(_validate(net, store, val_idx, rt, objective, y))
                 history.append(row)
                 say(
                     f"{tag}{stage} epoch {epoch}: loss {row['train_loss']:.3f}, "
-                    f"acc {row['train_accuracy']:.3f}"
+                    f"{score_name} {row[f'train_{score_name}']:.3f}"
                     + (
-                        f", val loss {row['val_loss']:.3f}, val acc {row['val_accuracy']:.3f}"
+                        f", val loss {row['val_loss']:.3f}, "
+                        f"val {score_name} {row[f'val_{score_name}']:.3f}"
                         if "val_loss" in row
                         else ""
                     )
@@ -289,13 +375,32 @@ def train_network(
         return net.eval(), history
 
 
+def _validate(net, store, val_idx, rt, objective: Objective, y) -> dict:
+    """Validation loss (early stopping reads it) and score of the main head; aux BCE."""
+    out = forward_all(net, store, val_idx, rt)
+    row = {}
+    if objective.task == "classification":
+        p_true = out.main[np.arange(len(val_idx)), y[val_idx]]
+        row["val_loss"] = float(-np.log(np.clip(p_true, 1e-15, 1)).mean())
+        row["val_accuracy"] = float((out.main.argmax(1) == y[val_idx]).mean())
+    else:
+        pred = torch.as_tensor(out.main, dtype=torch.float32, device=objective.y.device)
+        true = objective.y[torch.as_tensor(val_idx, device=objective.y.device)]
+        row["val_loss"] = float(objective.main_loss(pred, true))
+        row["val_mae"] = float(np.mean(np.abs(out.main - np.asarray(y, dtype=float)[val_idx])))
+    if out.aux is not None:
+        p = torch.as_tensor(out.aux, dtype=torch.float32).clamp(1e-7, 1 - 1e-7)
+        logits = torch.log(p) - torch.log1p(-p)
+        target = objective.aux[torch.as_tensor(val_idx, device=objective.aux.device)].cpu()
+        row["val_aux_loss"] = float(masked_bce(logits, target))
+    return row
+
+
 @dataclass
 class _Step:
     """What one optimisation step needs besides the batch."""
 
-    y: torch.Tensor
-    ce: torch.nn.Module
-    center: torch.nn.Module | None
+    objective: Objective
     recipe: Recipe
     opt: torch.optim.Optimizer
     sched: object
@@ -306,30 +411,30 @@ class _Step:
 
 
 def _epoch(net, store: FaceStore, train_idx: np.ndarray, batch_size: int, step: _Step):
-    """One pass over the training faces in a fresh random order; returns (loss sum, correct)."""
+    """One pass over the training faces in a fresh random order.
+
+    Returns the loss sum and the score sum (correct predictions, or absolute errors).
+    """
     rt = step.rt
     net.train()
     _frozen_to_eval(net, step.recipe, step.head_only)
     order = torch.as_tensor(train_idx)[torch.randperm(len(train_idx), generator=step.cpu_gen)]
     # accumulate on the device: no host synchronisation inside the loop
     loss_sum = torch.zeros((), device=rt.device)
-    correct = torch.zeros((), device=rt.device, dtype=torch.long)
+    score_sum = torch.zeros((), device=rt.device)
     for start in range(0, len(order), batch_size):
         b = order[start : start + batch_size]
         if len(b) < 2 and len(order) > 1:
             continue  # batch norm needs two samples; the next epoch reshuffles
         x = store.batch(b, augment=True, gen=step.gen)
-        yb = step.y[b.to(step.y.device)]
         with rt.autocast():
-            logits, emb = net(x)
-            loss = step.ce(logits.float(), yb)
-            if step.center is not None:
-                loss = loss + step.recipe.center_loss * step.center(emb, yb)
+            out, emb = net(x)
+            loss = step.objective.loss(net, out, emb, b)
         step.opt.zero_grad(set_to_none=True)
         loss.backward()
         step.opt.step()
         if step.sched is not None:
             step.sched.step()
         loss_sum += loss.detach() * len(b)
-        correct += (logits.argmax(1) == yb).sum()
-    return float(loss_sum), int(correct)
+        score_sum += step.objective.score(out.detach(), b)
+    return float(loss_sum), float(score_sum)

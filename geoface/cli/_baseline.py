@@ -36,8 +36,42 @@ def add_parser(sub) -> None:
     )
     t.add_argument("--splits", type=Path, help="shared splits CSV from 'geoface split'")
     t.add_argument("--folds", default="5", help="folds without --splits: a number or 'loso'")
-    t.add_argument("--target", default="label")
+    t.add_argument(
+        "--task",
+        choices=("classification", "age"),
+        default="classification",
+        help="classification (default): the emotion (or any class column); age: a regression "
+        "head learning the age in --target",
+    )
+    t.add_argument(
+        "--target",
+        help="the class column (default label) or, with --task age, the numeric age column "
+        "(default age_years, else age_months; a name with 'month' in it is read as months)",
+    )
     t.add_argument("--group", default="subject")
+    t.add_argument(
+        "--loss",
+        choices=("l1", "smooth_l1", "mse"),
+        default="l1",
+        help="age loss on standardised ages (default l1: the mean absolute error)",
+    )
+    t.add_argument(
+        "--age-unit",
+        choices=("years", "months"),
+        help="unit of the age column (default: from its name)",
+    )
+    t.add_argument(
+        "--aux-targets",
+        metavar="AU1,AU2,…",
+        help="binary Action-Unit columns learnt by auxiliary heads beside the main one "
+        "('all': every AU… column); blank values are left out of the loss",
+    )
+    t.add_argument(
+        "--aux-weight",
+        type=float,
+        default=0.5,
+        help="weight of the auxiliary loss (default 0.5)",
+    )
     t.add_argument("--landmarks", type=Path, help="landmark CSV joined by id (eye alignment)")
     t.add_argument("--image-root", type=Path, help="folder image paths are relative to")
     t.add_argument("--image-size", type=int, default=224)
@@ -75,6 +109,22 @@ def add_parser(sub) -> None:
     pr.add_argument("--landmarks", type=Path)
     pr.add_argument("--image-root", type=Path)
     pr.add_argument("--device", default="auto")
+    pr.add_argument("--workers", type=int, help="image decoding threads")
+    pr.add_argument(
+        "--assign-age-groups",
+        action="store_true",
+        help="age runs: add age_group (infant, younger_child, older_child, teenager, adult)",
+    )
+    pr.add_argument(
+        "--age-bins",
+        metavar="0,4,8,13,18",
+        help="lower edges of the age groups in years (default 0,4,8,13,18)",
+    )
+    pr.add_argument(
+        "--age-labels",
+        metavar="NAME,…",
+        help="names of the age groups, one per bin (default the five above)",
+    )
 
 
 def run(args) -> int:
@@ -108,8 +158,13 @@ def run(args) -> int:
         pretrained=args.pretrained,
         splits=Splits.read(args.splits) if args.splits else None,
         folds=parse_folds(args.folds),
+        task=args.task,
         target=args.target,
         group=args.group,
+        loss=args.loss,
+        age_unit=args.age_unit,
+        aux_targets=args.aux_targets,
+        aux_weight=args.aux_weight,
         landmarks=args.landmarks,
         image_root=args.image_root,
         image_size=args.image_size,
@@ -127,7 +182,17 @@ def run(args) -> int:
     import json
 
     metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-    for line in summary_lines(metrics):
+    if metrics.get("task") == "age":
+        from baselines._age import age_summary_lines
+
+        lines = age_summary_lines(metrics)
+    else:
+        lines = summary_lines(metrics)
+    if "aux" in metrics:
+        from baselines._aux import aux_summary_lines
+
+        lines += aux_summary_lines(metrics["aux"])
+    for line in lines:
         print(line)
     print(f"  → {path}")
     return 0
@@ -137,13 +202,32 @@ def _predict(args) -> int:
     from baselines import BaselineRun
 
     from .._atomic import atomic_path
+    from ..age_groups import parse_age_bins
 
+    if (args.age_bins or args.age_labels) and not args.assign_age_groups:
+        from .._errors import GeofaceError
+
+        raise GeofaceError("--age-bins and --age-labels need --assign-age-groups")
+    bins, labels = parse_age_bins(args.age_bins, args.age_labels)
     run_ = BaselineRun(args.run_dir)
     pred = run_.predict(
-        args.input, landmarks=args.landmarks, image_root=args.image_root, device=args.device
+        args.input,
+        landmarks=args.landmarks,
+        image_root=args.image_root,
+        device=args.device,
+        workers=args.workers,
+        age_groups=args.assign_age_groups,
+        age_bins=bins,
+        age_labels=labels,
     )
     with atomic_path(args.out) as tmp:
         pred.to_csv(tmp, index=False, float_format="%.6g")
     summary = ", ".join(f"{k} {v}" for k, v in pred["status"].value_counts().items())
     print(f"{len(pred)} rows predicted with {run_.info['model']} → {args.out} ({summary})")
+    if "age_group" in pred:
+        counts = pred["age_group"].value_counts()
+        shown = ", ".join(f"{g} {int(counts.get(g, 0))}" for g in labels)
+        unit = run_.unit or "years"
+        edges = ", ".join(f"{e:g}" for e in bins)
+        print(f"  age groups (lower edges {edges} years; ages predicted in {unit}): {shown}")
     return 0

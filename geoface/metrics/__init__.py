@@ -11,6 +11,7 @@ from ._groups import (
     group_order,
 )
 from ._labels import label_strings
+from ._regression import regression_bootstrap, regression_metrics
 from ._scores import (
     chance_levels,
     classification_metrics,
@@ -31,6 +32,8 @@ __all__ = [
     "group_metrics",
     "group_order",
     "label_strings",
+    "regression_bootstrap",
+    "regression_metrics",
     "row_log_loss",
     "scores_from_confusion",
     "subject_bootstrap",

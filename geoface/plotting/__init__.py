@@ -6,6 +6,7 @@ from ._mesh import plot_mesh
 from ._metrics import plot_confusion_matrix, plot_overfitting, plot_per_class_f1
 from ._overlays import draw_overlay
 from ._profile import plot_region_profile, region_profile
+from ._regression import plot_predicted_vs_true, plot_regression_folds
 from ._shap_bars import (
     plot_contrast_bars,
     plot_region_importance,
@@ -29,10 +30,12 @@ __all__ = [
     "plot_mesh",
     "plot_overfitting",
     "plot_per_class_f1",
+    "plot_predicted_vs_true",
     "plot_region_importance",
     "plot_region_map",
     "plot_region_profile",
     "plot_region_waterfall",
+    "plot_regression_folds",
     "plot_shap_mesh",
     "plot_shap_summary",
     "region_profile",
