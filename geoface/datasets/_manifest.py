@@ -21,6 +21,8 @@ import pandas as pd
 
 from .._atomic import atomic_path
 from .._errors import GeofaceError
+from ..age_groups import AGE_GROUPS as _AGE_GROUP_NAMES
+from ..age_groups import DEFAULT_AGE_BINS, assign_age_groups
 from ._labels import LabelMap
 
 __all__ = [
@@ -55,15 +57,13 @@ STATUSES: dict[str, str] = {
     "missing_file": "listed by an annotation file, but the image is not there",
 }
 
-#: Age groups (name, lower bound in months inclusive, upper bound exclusive), after the
-#: five developmental groups of the infant-vs-adult ResNet study (infant 1–3 years
-#: there; here everything under 4 years).
-AGE_GROUPS: tuple[tuple[str, float, float], ...] = (
-    ("infant", 0, 48),
-    ("younger_child", 48, 96),
-    ("older_child", 96, 156),
-    ("teenager", 156, 216),
-    ("adult", 216, float("inf")),
+#: Age groups (name, lower bound in months inclusive, upper bound exclusive): the
+#: five developmental groups of :mod:`geoface.age_groups`, in months.
+AGE_GROUPS: tuple[tuple[str, float, float], ...] = tuple(
+    (name, 12 * lo, 12 * hi)
+    for name, lo, hi in zip(
+        _AGE_GROUP_NAMES, DEFAULT_AGE_BINS, (*DEFAULT_AGE_BINS[1:], float("inf")), strict=True
+    )
 )
 
 
@@ -71,10 +71,7 @@ def age_group(months: float | None) -> str | None:
     """The :data:`AGE_GROUPS` name of an age in months (None when unknown)."""
     if months is None or not np.isfinite(months) or months < 0:
         return None
-    for name, lo, hi in AGE_GROUPS:
-        if lo <= months < hi:
-            return name
-    return None  # pragma: no cover - the last group is open-ended
+    return assign_age_groups([months / 12.0])[0]
 
 
 def unique_ids(stems: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..age_groups import AGE_GROUPS
 from ._bootstrap import subject_bootstrap
 from ._scores import chance_levels, classification_metrics, row_log_loss
 
@@ -35,8 +36,6 @@ __all__ = [
 ALL_GROUPS = "(all)"
 #: Name of the group of rows whose group value is empty.
 MISSING_GROUP = "(missing)"
-#: The developmental age groups, youngest first (the order of tables and figures).
-AGE_GROUPS: tuple[str, ...] = ("infant", "younger_child", "older_child", "teenager", "adult")
 #: The metrics reported per group, each with ``_low`` and ``_high`` interval bounds.
 GROUP_METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss")
 
