@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._atomic import default_mode
 from ._errors import GeofaceError
 from .metrics import chance_levels, classification_metrics, subject_bootstrap
 
@@ -121,6 +122,7 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False) -> Iter
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         yield tmp
+        os.chmod(tmp, default_mode(directory=True))
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, old / "run")
