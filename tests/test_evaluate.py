@@ -1,6 +1,7 @@
 """geoface evaluate: joins by id, unmatched rows, unseen classes, errors, the cross-age recipe."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,36 @@ def test_evaluate_joins_truth_by_id_and_reports_unmatched_rows(files, capsys):
     assert "## By age_group" in (out / "report.md").read_text()
     for name in ("balanced_accuracy_by_age_group", "confusion_by_age_group", "confusion_matrix"):
         assert (out / "figures" / f"{name}.png").exists()
+
+
+def test_two_truth_files_are_joined_by_id(files, capsys):
+    """Labels from a manifest, age groups from an age-group table: the CNN route of the recipe."""
+    truth = pd.read_csv(files / "truth.csv")
+    truth.drop(columns="age_group").to_csv(files / "labels.csv", index=False)
+    ages = truth[["id", "age_group"]].assign(status="ok")
+    ages.loc[ages["id"] == "p1", "age_group"] = None  # the manifest has no age: stays missing
+    ages.to_csv(files / "ages.csv", index=False)
+    code, _, _ = run_cli(
+        capsys,
+        "evaluate",
+        files / "pred.csv",
+        "--truth",
+        files / "labels.csv",
+        "--truth",
+        files / "ages.csv",
+        "--by",
+        "age_group",
+        "--out",
+        files / "eval2",
+        "--bootstrap",
+        200,
+    )
+    assert code == 0
+    by = pd.read_csv(files / "eval2" / "metrics_by_age_group.csv", keep_default_na=False)
+    by = by.set_index("age_group")
+    assert by.loc["adult", "n"] == 3 and by.loc["infant", "n"] == 2  # p1 moved to (missing)
+    info = json.loads((files / "eval2" / "evaluate.json").read_text())
+    assert [Path(t).name for t in info["inputs"]["truth"]] == ["labels.csv", "ages.csv"]
 
 
 def test_unseen_classes_excluded_counted_or_relabelled(files):

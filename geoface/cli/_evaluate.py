@@ -35,8 +35,10 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--truth",
         type=Path,
+        action="append",
         help="CSV/Parquet joined by id for the labels, subjects and --by columns (a manifest, "
-        "landmark CSV, feature table or age-group table); its columns take precedence",
+        "landmark CSV, feature table or age-group table); its columns take precedence; "
+        "repeat it to join several (the first file wins where two share a column)",
     )
     p.add_argument("--target", default="label", help="column of true labels (default label)")
     p.add_argument(
@@ -117,7 +119,7 @@ def run(args) -> int:
         command=["geoface", *sys.argv[1:]],
         sources={
             "predictions": str(args.predictions),
-            "truth": None if args.truth is None else str(args.truth),
+            "truth": None if args.truth is None else [str(t) for t in args.truth],
         },
     )
     for line in evaluation_lines(ev):

@@ -119,9 +119,22 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     return frame
 
 
-def read_truth(path: str | os.PathLike) -> pd.DataFrame:
-    """Read the file true labels and groups are joined from (CSV or Parquet, with ``id``)."""
-    return _read_any(Path(path), "--truth file")
+def read_truth(path: str | os.PathLike | Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Read the file(s) true labels and groups are joined from (CSV or Parquet, with ``id``).
+
+    Several files (e.g. a manifest with the labels and an age-group table) are
+    joined by ``id`` into one table; where two files share a column, the
+    earlier file's value wins and the later one fills its gaps.
+    """
+    paths = [path] if isinstance(path, str | os.PathLike) else list(path)
+    joined = None
+    for p in paths:
+        frame = _read_any(Path(p), "--truth file")
+        frame = frame.assign(id=frame["id"].astype(str)).set_index("id")
+        joined = frame if joined is None else joined.combine_first(frame)
+    if joined is None:
+        raise GeofaceError("give at least one --truth file")
+    return joined.reset_index()
 
 
 def parse_relabel(spec: str | Sequence[str] | None) -> dict[str, str]:
