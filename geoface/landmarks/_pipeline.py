@@ -300,7 +300,7 @@ class _NoBar:
 def _progress_bar(total: int, enabled: bool):
     if not enabled:
         return _NoBar()
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     tty = sys.stderr.isatty()
     return tqdm(

@@ -259,7 +259,7 @@ def write_simulated_dataset(
         data = simulate_landmarks(random_state=random_state, **simulate_kwargs)
     meta = data.meta.copy()
     if render:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         size = int(data.params.get("image_size", 128))
         img_dir = out / "images"
