@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
+from .._rundirs import refuse_regression
 
 __all__ = ["RunPredictions", "align_runs", "load_run_predictions", "run_names"]
 
@@ -102,6 +103,7 @@ def load_run_predictions(path: str | os.PathLike, name: str | None = None) -> Ru
                 "written by 'geoface fit' or 'geoface baseline train'"
             )
     metrics = _read_json(path / "metrics.json")
+    refuse_regression(path, metrics)
     info = _read_json(path / "run.json") if (path / "run.json").exists() else {}
     group = str(metrics.get("group") or info.get("group") or "subject")
     oof = pd.read_csv(

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
+from .._rundirs import refuse_regression
 
 __all__ = ["AlignedRuns", "RunInput", "align_runs", "read_run"]
 
@@ -75,6 +76,7 @@ def read_run(path: str | os.PathLike, name: str | None = None) -> RunInput:
         raise GeofaceError(f"run directory {path} does not exist")
     info = _read_json(path / "run.json", "run.json")
     metrics = _read_json(path / "metrics.json", "metrics.json")
+    refuse_regression(path, metrics)
     oof_path = path / "oof_predictions.csv"
     if not oof_path.exists():
         raise GeofaceError(f"{path} is not a geoface run directory (no oof_predictions.csv)")
