@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from geoface.metrics import subject_bootstrap
+from geoface.metrics import draw_subjects, subject_bootstrap
 
 __all__ = ["aux_metrics", "aux_summary_lines", "weighted_auc", "write_aux_predictions"]
 
@@ -77,9 +77,7 @@ def _one(y, p, groups, n_boot, seed, alpha) -> dict:
     }
     if not both or len(np.unique(groups)) < 2:
         return out
-    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(uniques), np.full(len(uniques), 1 / len(uniques)), size=n_boot)
+    codes, draws = draw_subjects(groups, n_boot, seed)
     aucs = np.concatenate(
         [weighted_auc(y, p, d[:, codes]) for d in np.array_split(draws, max(1, n_boot // 250))]
     )

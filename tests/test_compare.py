@@ -261,17 +261,19 @@ def test_refuses_different_folds(tmp_path):
     _, _, folds, _ = design()
     a = _variant(tmp_path, "a")
     b = _variant(tmp_path, "b", folds=(folds + 1) % 3)
-    with pytest.raises(GeofaceError, match=r"assign 36 ids to different folds .*same splits CSV"):
+    with pytest.raises(
+        GeofaceError, match=r"put 36 face\(s\) in different folds, e\.g\. .*same splits file"
+    ):
         compare_runs([a, b], n_boot=100)
 
 
 def test_refuses_different_classes_and_targets(tmp_path):
     a = _variant(tmp_path, "a")
     b = _variant(tmp_path, "b", classes=["happy", "neutral", "angry"])
-    with pytest.raises(GeofaceError, match=r"has classes .* but .* has .*same classes"):
+    with pytest.raises(GeofaceError, match=r"have different classes .* vs .*same classes"):
         compare_runs([a, b], n_boot=100)
     c = _variant(tmp_path, "c", target="age_group")
-    with pytest.raises(GeofaceError, match=r"predicts 'label' but .* predicts 'age_group'"):
+    with pytest.raises(GeofaceError, match=r"predict different targets \('label' vs 'age_group'\)"):
         compare_runs([a, c], n_boot=100)
 
 
@@ -290,7 +292,7 @@ def test_cli_refusal_is_one_line(tmp_path, capsys):
     _, err = capsys.readouterr()
     assert code == 2
     assert err.startswith("geoface: error: ") and err.count("\n") == 1
-    assert "assign 36 ids to different folds" in err
+    assert "put 36 face(s) in different folds" in err
     assert not (tmp_path / "cmp").exists()
     code = main(["compare", str(a), "--out", str(tmp_path / "cmp")])
     assert code == 2 and "at least two run directories" in capsys.readouterr().err

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
-from ..metrics import row_log_loss, scores_from_confusion
+from ..metrics import draw_subjects, per_subject_confusion, row_log_loss, scores_from_confusion
 
 __all__ = ["cohen_kappa", "correctness_counts", "mcnemar_exact", "paired_bootstrap"]
 
@@ -85,12 +84,6 @@ def cohen_kappa(pred_a: Sequence, pred_b: Sequence, labels: Sequence) -> float:
     return float(cohen_kappa_score(a, b, labels=list(labels)))
 
 
-def _per_group_confusion(codes, n_groups, y, pred, k) -> np.ndarray:
-    out = np.zeros((n_groups, k * k))
-    np.add.at(out, (codes, np.asarray(y, dtype=np.int64) * k + np.asarray(pred, dtype=np.int64)), 1)
-    return out
-
-
 def paired_bootstrap(
     y_true: np.ndarray,
     pred_a: np.ndarray,
@@ -132,13 +125,12 @@ def paired_bootstrap(
         difference on the faces as they are and ``low``/``high`` the
         percentile interval.
     """
-    codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), sort=True)
-    n_groups = len(uniques)
+    codes, draws = draw_subjects(groups, n_boot, random_state)
+    n_groups = draws.shape[1]
+    draws = draws.astype(float)
     k = int(n_classes)
-    cm_a = _per_group_confusion(codes, n_groups, y_true, pred_a, k)
-    cm_b = _per_group_confusion(codes, n_groups, y_true, pred_b, k)
-    rng = np.random.default_rng(random_state)
-    draws = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot).astype(float)
+    cm_a = per_subject_confusion(codes, n_groups, y_true, pred_a, k)
+    cm_b = per_subject_confusion(codes, n_groups, y_true, pred_b, k)
     point_a = scores_from_confusion(cm_a.sum(axis=0).reshape(k, k))
     point_b = scores_from_confusion(cm_b.sum(axis=0).reshape(k, k))
     reps_a = scores_from_confusion((draws @ cm_a).reshape(n_boot, k, k))

@@ -2,12 +2,12 @@
 
 Runs can be fused only when they predicted the same faces on the same folds,
 with the same classes, for the same target: :func:`align_runs` checks that
-and lines their out-of-fold probabilities up face by face.
+(with the checks compare shares, :mod:`geoface._rundirs`) and lines their
+out-of-fold probabilities up face by face.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,50 +16,13 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
+from .._rundirs import RunDirectory, check_same_problem, read_run_directory
 
 __all__ = ["AlignedRuns", "RunInput", "align_runs", "read_run"]
 
 
-@dataclass
-class RunInput:
-    """One run directory, as fusion reads it.
-
-    Attributes
-    ----------
-    path : Path
-    name : str
-        Short name (the directory's name, made unique among the inputs).
-    info, metrics : dict
-        ``run.json`` and ``metrics.json``.
-    oof : DataFrame
-        ``oof_predictions.csv`` (ids as strings).
-    classes : list of str
-    target, group : str
-    kind : {"geometric", "cnn", "fusion"}
-    """
-
-    path: Path
-    name: str
-    info: dict
-    metrics: dict
-    oof: pd.DataFrame
-    classes: list
-    target: str
-    group: str
-    kind: str
-
-    @property
-    def model(self) -> str:
-        return str(self.info.get("model", self.metrics.get("model", "?")))
-
-
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GeofaceError(f"{path.parent} is not a geoface run directory (no {what})") from None
-    except json.JSONDecodeError as exc:
-        raise GeofaceError(f"cannot parse {path}: {exc}") from None
+RunInput = RunDirectory
+"""One run directory, as fusion reads it (see :class:`geoface._rundirs.RunDirectory`)."""
 
 
 def read_run(path: str | os.PathLike, name: str | None = None) -> RunInput:
@@ -68,45 +31,10 @@ def read_run(path: str | os.PathLike, name: str | None = None) -> RunInput:
     Raises
     ------
     GeofaceError
-        When the folder is not a run directory or its files are incomplete.
+        When the folder is not a run directory, is a regression run, or its
+        files are incomplete (a ``proba_<class>`` column missing, say).
     """
-    path = Path(path)
-    if not path.is_dir():
-        raise GeofaceError(f"run directory {path} does not exist")
-    info = _read_json(path / "run.json", "run.json")
-    metrics = _read_json(path / "metrics.json", "metrics.json")
-    oof_path = path / "oof_predictions.csv"
-    if not oof_path.exists():
-        raise GeofaceError(f"{path} is not a geoface run directory (no oof_predictions.csv)")
-    oof = pd.read_csv(oof_path, dtype={"id": str, "status": str}, keep_default_na=True)
-    classes = [str(c) for c in metrics.get("classes", [])]
-    if not classes:
-        classes = [c[len("proba_") :] for c in oof.columns if c.startswith("proba_")]
-    needed = ["id", "fold", "status", "y_true", *(f"proba_{c}" for c in classes)]
-    missing = [c for c in needed if c not in oof.columns]
-    if missing:
-        raise GeofaceError(
-            f"{oof_path} lacks column(s) {missing[:3]}; it was not written by geoface"
-        )
-    if oof["id"].duplicated().any():
-        dup = oof.loc[oof["id"].duplicated(), "id"].iloc[0]
-        raise GeofaceError(f"{oof_path} lists id {dup!r} twice")
-    kind = info.get("kind") or ("geometric" if (path / "model" / "model.json").exists() else "")
-    if kind not in ("geometric", "cnn", "fusion"):
-        kind = "geometric"
-    target = str(info.get("target", metrics.get("target", "label")))
-    group = str(info.get("group", metrics.get("group", "subject")))
-    return RunInput(
-        path=path,
-        name=name or path.name,
-        info=info,
-        metrics=metrics,
-        oof=oof,
-        classes=classes,
-        target=target,
-        group=group,
-        kind=kind,
-    )
+    return read_run_directory(path, name, require_proba=True)
 
 
 @dataclass
@@ -188,69 +116,13 @@ def align_runs(run_dirs) -> AlignedRuns:
     if len({p.resolve() for p in paths}) < len(paths):
         raise GeofaceError("the same run directory is given twice; fuse different runs")
     runs = [read_run(p, n) for p, n in zip(paths, _unique_names(paths), strict=True)]
+    check_same_problem(runs, "fuse")
     first = runs[0]
-    for r in runs[1:]:
-        if r.target != first.target:
-            raise GeofaceError(
-                f"runs {first.name} and {r.name} predict different targets "
-                f"({first.target!r} vs {r.target!r}); fuse runs of one target"
-            )
-        if r.classes != first.classes:
-            raise GeofaceError(
-                f"runs {first.name} and {r.name} have different classes "
-                f"({first.classes} vs {r.classes}); fuse runs of one target on one table"
-            )
-        if r.group != first.group:
-            raise GeofaceError(
-                f"runs {first.name} and {r.name} group faces by different columns "
-                f"({first.group!r} vs {r.group!r}); make both from the same splits file"
-            )
-        a, b = set(first.oof["id"]), set(r.oof["id"])
-        if a != b:
-            only_a, only_b = sorted(a - b), sorted(b - a)
-            which, extra = (first.name, only_a) if only_a else (r.name, only_b)
-            raise GeofaceError(
-                f"runs {first.name} and {r.name} cover different faces: {len(extra)} id(s) "
-                f"only in {which}, e.g. {extra[:3]}; fuse runs made from the same table"
-            )
     ids = first.oof["id"].to_numpy(dtype=str)
     frames = [r.oof.set_index("id").loc[ids] for r in runs]
     oks = [
         (f["status"].astype(str) == "ok").to_numpy() & f["fold"].notna().to_numpy() for f in frames
     ]
-    for r, f, ok in zip(runs[1:], frames[1:], oks[1:], strict=True):
-        both = oks[0] & ok
-        fa = frames[0]["fold"].to_numpy()
-        fb = f["fold"].to_numpy()
-        diff = np.flatnonzero(both & (fa != fb))
-        if len(diff):
-            i = diff[0]
-            raise GeofaceError(
-                f"runs {first.name} and {r.name} put {len(diff)} face(s) in different folds, e.g. "
-                f"id {ids[i]!r} in fold {int(fa[i])} vs {int(fb[i])}; make both runs from the "
-                "same splits file"
-            )
-        for other, ok_x, ok_y, name in (
-            (f, oks[0], ok, r.name),
-            (frames[0], ok, oks[0], first.name),
-        ):
-            lost = other["status"].astype(str) == "not_in_splits"
-            gone = np.flatnonzero(ok_x & ~ok_y & lost)
-            if len(gone):
-                raise GeofaceError(
-                    f"{len(gone)} face(s) have a fold in one run but are not in the splits of "
-                    f"{name}, e.g. id {ids[gone[0]]!r}; make both runs from the same splits file"
-                )
-        ya = frames[0]["y_true"].astype(str).to_numpy()
-        yb = f["y_true"].astype(str).to_numpy()
-        diff = np.flatnonzero(both & (ya != yb))
-        if len(diff):
-            i = diff[0]
-            raise GeofaceError(
-                f"runs {first.name} and {r.name} disagree on the {first.target} of "
-                f"{len(diff)} face(s), e.g. id {ids[i]!r}: {ya[i]!r} vs {yb[i]!r}; fuse runs "
-                "made from the same table"
-            )
     used = np.logical_and.reduce(oks)
     status = _status(runs, frames, oks, used)
     if used.sum() == 0:

@@ -12,6 +12,7 @@ from ._groups import (
 )
 from ._labels import label_strings
 from ._regression import regression_bootstrap, regression_metrics
+from ._resample import draw_subjects, per_subject_confusion
 from ._scores import (
     chance_levels,
     classification_metrics,
@@ -29,9 +30,11 @@ __all__ = [
     "chance_levels",
     "classification_metrics",
     "confusion_counts",
+    "draw_subjects",
     "group_metrics",
     "group_order",
     "label_strings",
+    "per_subject_confusion",
     "regression_bootstrap",
     "regression_metrics",
     "row_log_loss",

@@ -10,8 +10,8 @@ which makes thousands of replicates cheap.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from ._resample import draw_subjects, per_subject_confusion
 from ._scores import row_log_loss, scores_from_confusion
 
 __all__ = ["subject_bootstrap"]
@@ -48,14 +48,10 @@ def subject_bootstrap(
         ``log_loss``: ``{"low", "high", "se"}``; ``f1_per_class``: a list of
         ``{"low", "high"}`` in class order; plus ``n_groups`` and ``n_boot``.
     """
-    codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), sort=True)
-    n_groups = len(uniques)
+    codes, draws = draw_subjects(groups, n_boot, random_state)
+    n_groups = draws.shape[1]
     k = n_classes
-    per_group = np.zeros((n_groups, k * k))
-    flat = np.asarray(y_true, dtype=np.int64) * k + np.asarray(y_pred, dtype=np.int64)
-    np.add.at(per_group, (codes, flat), 1.0)
-    rng = np.random.default_rng(random_state)
-    draws = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot)
+    per_group = per_subject_confusion(codes, n_groups, y_true, y_pred, k)
     cms = (draws @ per_group).reshape(n_boot, k, k)
     reps = scores_from_confusion(cms)
     tp = np.diagonal(cms, axis1=1, axis2=2)

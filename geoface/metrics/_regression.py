@@ -9,7 +9,8 @@ cost one matrix product.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+
+from ._resample import draw_subjects
 
 __all__ = ["regression_bootstrap", "regression_metrics"]
 
@@ -95,12 +96,10 @@ def regression_bootstrap(
         (None where no replicate is finite); plus ``n_groups``, ``n_boot`` and
         ``confidence``.
     """
-    codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), sort=True)
-    n_groups = len(uniques)
+    codes, draws = draw_subjects(groups, n_boot, random_state)
+    n_groups = draws.shape[1]
     per_group = np.zeros((n_groups, len(_SUMS)))
     np.add.at(per_group, codes, _row_sums(y_true, y_pred))
-    rng = np.random.default_rng(random_state)
-    draws = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot)
     reps = _scores(draws @ per_group)
     alpha = (1 - confidence) / 2
     out: dict = {"n_groups": int(n_groups), "n_boot": int(n_boot), "confidence": confidence}
