@@ -24,6 +24,7 @@ import pandas as pd
 
 from geoface.age_groups import AGE_GROUPS, DEFAULT_AGE_BINS, assign_age_groups
 from geoface.metrics import regression_bootstrap, regression_metrics
+from geoface.runs import oof_frame, overfitting_summary, used_column
 
 __all__ = [
     "age_fold_row",
@@ -111,8 +112,6 @@ def summarise_age(
     """
     point = regression_metrics(y, pred)
     baseline = regression_metrics(y, mean_pred)
-    frame = pd.DataFrame(list(fold_scores))
-    score_cols = [c for c in frame.columns if c.startswith(("train_", "test_", "gap_"))]
     return {
         "task": "age",
         "model": model,
@@ -134,10 +133,7 @@ def summarise_age(
             "sd": float(np.std(y)),
         },
         "age_groups": _group_report(np.asarray(y, float), np.asarray(pred, float), unit),
-        "overfitting": {
-            "folds": list(fold_scores),
-            "mean": {c: float(frame[c].mean()) for c in score_cols},
-        },
+        "overfitting": overfitting_summary(fold_scores),
     }
 
 
@@ -155,19 +151,11 @@ def write_age_oof(
 ) -> None:
     """Write ``oof_predictions.csv`` of an age run: ``id, fold, <group>, status, y_true,
     y_pred`` (numbers), one row per input row, empty where the row took no part."""
-    n = len(ids)
-    used = np.asarray(used, dtype=bool)
-    out = pd.DataFrame({"id": pd.Series(ids, dtype=str).to_numpy()})
-    out["fold"] = pd.array([pd.NA] * n, dtype="Int64")
-    out.loc[used, "fold"] = np.asarray(fold)
-    grp = pd.Series(pd.NA, index=out.index, dtype="object")
-    grp[used] = np.asarray(groups, dtype=object)
-    out[group_col] = grp
-    out["status"] = np.asarray(status, dtype=str)
-    for col, values in (("y_true", y), ("y_pred", pred)):
-        column = np.full(n, np.nan)
-        column[used] = values
-        out[col] = column
+    out = oof_frame(
+        ids=ids, status=status, used=used, fold=fold, groups=groups, group_col=group_col
+    )
+    out["y_true"] = used_column(used, y, numeric=True)
+    out["y_pred"] = used_column(used, pred, numeric=True)
     out.to_csv(path, index=False, float_format="%.6g")
 
 

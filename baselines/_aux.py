@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geoface.metrics import draw_subjects, subject_bootstrap
+from geoface.runs import oof_frame, used_column
 
 __all__ = ["aux_metrics", "aux_summary_lines", "weighted_auc", "write_aux_predictions"]
 
@@ -159,22 +160,16 @@ def write_aux_predictions(
     took no part or the value is missing."""
     n = len(ids)
     used = np.asarray(used, dtype=bool)
-    out = pd.DataFrame({"id": pd.Series(ids, dtype=str).to_numpy()})
-    out["fold"] = pd.array([pd.NA] * n, dtype="Int64")
-    out.loc[used, "fold"] = np.asarray(fold)
-    grp = pd.Series(pd.NA, index=out.index, dtype="object")
-    grp[used] = np.asarray(groups, dtype=object)
-    out[group_col] = grp
-    out["status"] = np.asarray(status, dtype=str)
+    out = oof_frame(
+        ids=ids, status=status, used=used, fold=fold, groups=groups, group_col=group_col
+    )
     for j, name in enumerate(names):
         true = pd.array([pd.NA] * n, dtype="Int64")
         seen = np.isfinite(targets[:, j])
         idx = np.flatnonzero(used)[seen]
         true[idx] = targets[seen, j].astype(int)
         out[f"{name}_true"] = true
-        column = np.full(n, np.nan)
-        column[used] = proba[:, j]
-        out[f"{name}_proba"] = column
+        out[f"{name}_proba"] = used_column(used, proba[:, j], numeric=True)
     out.to_csv(path, index=False, float_format="%.6g")
 
 

@@ -28,9 +28,12 @@ from .metrics import chance_levels, classification_metrics, subject_bootstrap
 
 __all__ = [
     "fold_score_row",
+    "oof_frame",
+    "overfitting_summary",
     "run_header",
     "staged_directory",
     "summarise_predictions",
+    "used_column",
     "versions",
     "write_figures",
     "write_json",
@@ -176,8 +179,6 @@ def summarise_predictions(
     k = len(classes)
     overall = classification_metrics(y, pred, proba, list(classes))
     ci = subject_bootstrap(y, pred, proba, groups, k, n_boot=n_boot, random_state=seed)
-    frame = pd.DataFrame(list(fold_scores))
-    score_cols = [c for c in frame.columns if c.startswith(("train_", "test_", "gap_"))]
     return {
         "model": model,
         "target": target,
@@ -192,10 +193,58 @@ def summarise_predictions(
         "chance": chance_levels(y, k),
         "per_class": overall["per_class"],
         "confusion_matrix": overall["confusion_matrix"],
-        "overfitting": {
-            "folds": list(fold_scores),
-            "mean": {c: float(frame[c].mean()) for c in score_cols},
-        },
+        "overfitting": overfitting_summary(fold_scores),
+    }
+
+
+def oof_frame(
+    *,
+    ids: Sequence[str],
+    status: Sequence[str],
+    used: np.ndarray,
+    fold: np.ndarray,
+    groups: np.ndarray,
+    group_col: str = "subject",
+    extra: dict[str, Sequence] | None = None,
+) -> pd.DataFrame:
+    """The leading columns of every per-row prediction file: ``id, fold, <group>, [extra], status``.
+
+    One row per input row; ``fold`` and the group are empty where the row took
+    no part (``used`` is False). ``extra`` maps column names to values for every
+    input row (e.g. the ``--eval-by`` columns); they follow the group column.
+    """
+    n = len(ids)
+    used = np.asarray(used, dtype=bool)
+    out = pd.DataFrame({"id": pd.Series(ids, dtype=str).to_numpy()})
+    out["fold"] = pd.array([pd.NA] * n, dtype="Int64")
+    out.loc[used, "fold"] = np.asarray(fold)
+    out[group_col] = used_column(used, groups)
+    for name, column in (extra or {}).items():
+        if name not in out.columns:
+            out[name] = pd.Series(column, dtype="object").to_numpy()
+    out["status"] = np.asarray(status, dtype=str)
+    return out
+
+
+def used_column(used: np.ndarray, values, *, numeric: bool = False) -> np.ndarray | pd.Series:
+    """A column over every input row holding ``values`` at the ``used`` rows, empty elsewhere."""
+    used = np.asarray(used, dtype=bool)
+    if numeric:
+        column = np.full(len(used), np.nan)
+        column[used] = values
+        return column
+    series = pd.Series(pd.NA, index=range(len(used)), dtype="object")
+    series[used] = np.asarray(values, dtype=object)
+    return series.to_numpy()
+
+
+def overfitting_summary(fold_scores: Sequence[dict]) -> dict:
+    """The ``overfitting`` entry of ``metrics.json``: each fold's row and the mean of its scores."""
+    frame = pd.DataFrame(list(fold_scores))
+    score_cols = [c for c in frame.columns if c.startswith(("train_", "test_", "gap_"))]
+    return {
+        "folds": list(fold_scores),
+        "mean": {c: float(frame[c].mean()) for c in score_cols},
     }
 
 
@@ -219,32 +268,20 @@ def write_oof(
     ``extra`` maps column names to values for every input row (e.g. the
     ``--eval-by`` columns); they follow the group column.
     """
-    n = len(ids)
-    used = np.asarray(used, dtype=bool)
-    out = pd.DataFrame({"id": pd.Series(ids, dtype=str).to_numpy()})
-    out["fold"] = pd.array([pd.NA] * n, dtype="Int64")
-    out.loc[used, "fold"] = np.asarray(fold)
+    out = oof_frame(
+        ids=ids,
+        status=status,
+        used=used,
+        fold=fold,
+        groups=groups,
+        group_col=group_col,
+        extra=extra,
+    )
     labels = np.asarray(classes, dtype=object)
-    for col, values in (
-        (group_col, np.asarray(groups, dtype=object)),
-        ("status", None),
-        ("y_true", labels[y]),
-        ("y_pred", labels[pred]),
-    ):
-        if col == "status":
-            out["status"] = np.asarray(status, dtype=str)
-            continue
-        series = pd.Series(pd.NA, index=out.index, dtype="object")
-        series[used] = values
-        out[col] = series
-        if col == group_col:
-            for name, column in (extra or {}).items():
-                if name not in out.columns:
-                    out[name] = pd.Series(column, dtype="object").to_numpy()
+    out["y_true"] = used_column(used, labels[y])
+    out["y_pred"] = used_column(used, labels[pred])
     for j, c in enumerate(classes):
-        column = np.full(n, np.nan)
-        column[used] = proba[:, j]
-        out[f"proba_{c}"] = column
+        out[f"proba_{c}"] = used_column(used, proba[:, j], numeric=True)
     out.to_csv(path, index=False, float_format="%.6g")
 
 
