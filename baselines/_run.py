@@ -364,6 +364,15 @@ def train_baseline(
         t_final = time.perf_counter() - t0
 
         excluded = {str(a): int(b) for a, b in pd.Series(status[~used]).value_counts().items()}
+        # the columns every per-row file starts with: id, fold, <group>, status
+        per_row = dict(
+            ids=ids,
+            status=status.astype(str),
+            used=used,
+            fold=fold,
+            groups=groups,
+            group_col=splits.group,
+        )
         model_name = f"{arch}-{recipe.name}"
         if regression:
             metrics = summarise_age(
@@ -384,14 +393,9 @@ def train_baseline(
             )
             write_age_oof(
                 tmp / "oof_predictions.csv",
-                ids=ids,
-                status=status.astype(str),
-                used=used,
-                fold=fold,
-                groups=groups,
+                **per_row,
                 y=y,
                 pred=main,
-                group_col=splits.group,
             )
         else:
             pred = main.argmax(1)
@@ -413,16 +417,11 @@ def train_baseline(
             metrics = {"task": "classification", **metrics}
             write_oof(
                 tmp / "oof_predictions.csv",
-                ids=ids,
-                status=status.astype(str),
-                used=used,
-                fold=fold,
-                groups=groups,
+                **per_row,
                 y=y,
                 pred=pred,
                 proba=main,
                 classes=classes,
-                group_col=splits.group,
             )
         if aux_proba is not None:
             aux_true = aux_all[rows]
@@ -431,15 +430,10 @@ def train_baseline(
             )
             write_aux_predictions(
                 tmp / "aux_predictions.csv",
-                ids=ids,
-                status=status.astype(str),
-                used=used,
-                fold=fold,
-                groups=groups,
+                **per_row,
                 names=aux_names,
                 targets=aux_true,
                 proba=aux_proba,
-                group_col=splits.group,
             )
         write_json(tmp / "metrics.json", metrics)
         splits.write(tmp / "splits.csv")
