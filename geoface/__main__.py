@@ -1,16 +1,13 @@
 """``python -m geoface`` runs the command line."""
 
-import sys
+try:  # first, so that an interrupt while the command line loads is answered like any other
+    from .cli import main
 
+    status = main()
+except KeyboardInterrupt:
+    import sys
 
-def _run() -> int:
-    try:  # an interrupt while the command line itself loads is answered like any other
-        from .cli import main
+    print("geoface: interrupted", file=sys.stderr)
+    status = 130
 
-        return main()
-    except KeyboardInterrupt:
-        print("geoface: interrupted", file=sys.stderr)
-        return 130
-
-
-sys.exit(_run())
+raise SystemExit(status)

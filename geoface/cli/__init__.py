@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from .._errors import GeofaceError
@@ -66,11 +69,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     interrupt (Ctrl-C) at any point — while the modules load, the options are
     read or the command runs — prints ``geoface: interrupted`` and returns 130.
     """
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:
+    with _noting_interrupts() as interrupted:
+        try:
+            status = _main(argv)
+        except KeyboardInterrupt:
+            status = None
+        except Exception:
+            if not interrupted:
+                raise
+            status = None  # an import that failed because it was interrupted
+    if status is None:
         print("geoface: interrupted", file=sys.stderr)
-        return 130
+        status = 130
+    if interrupted:
+        # exec() of a string clears CPython's note of an interrupt that escaped an earlier
+        # exec() of a string (scipy imports run one): left set, the interpreter would end
+        # by killing itself with SIGINT instead of exiting with this status
+        exec("")
+    return status
+
+
+@contextlib.contextmanager
+def _noting_interrupts():
+    """Note each SIGINT (then raise KeyboardInterrupt as usual) while the command runs.
+
+    Some C extensions turn an interrupt during their import into an
+    ``ImportError``; the note tells :func:`main` that it was an interrupt. Only
+    Python's own handler in the main thread is wrapped; it is put back after.
+    """
+    noted: list[int] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield noted
+        return
+
+    def note(signum, frame):
+        noted.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -87,6 +130,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         print(f"geoface: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("geoface: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
