@@ -5,13 +5,6 @@ areas, angles and edge strains normalised by inter-ocular distance → models
 evaluated on subject-grouped folds and explained by facial region.
 """
 
-from ._convention import (
-    LANDMARK_GROUPS,
-    MIDLINE_POINTS,
-    MIRROR_PERMUTATION,
-    N_LANDMARKS,
-    inter_ocular_distance,
-)
 from ._errors import GeofaceError
 
 __version__ = "0.1.0"
@@ -25,3 +18,27 @@ __all__ = [
     "__version__",
     "inter_ocular_distance",
 ]
+
+#: Names served from :mod:`geoface._convention` on first use, so that ``import geoface``
+#: (and the ``geoface`` command's start) loads no NumPy until a command needs it.
+_CONVENTION_NAMES = frozenset(
+    {
+        "LANDMARK_GROUPS",
+        "MIDLINE_POINTS",
+        "MIRROR_PERMUTATION",
+        "N_LANDMARKS",
+        "inter_ocular_distance",
+    }
+)
+
+
+def __getattr__(name: str):
+    if name in _CONVENTION_NAMES:
+        from . import _convention
+
+        return getattr(_convention, name)
+    raise AttributeError(f"module 'geoface' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _CONVENTION_NAMES)

@@ -1,7 +1,13 @@
 """``python -m geoface`` runs the command line."""
 
-import sys
+try:  # first, so that an interrupt while the command line loads is answered like any other
+    from .cli import main
 
-from .cli import main
+    status = main()
+except KeyboardInterrupt:
+    import sys
 
-sys.exit(main())
+    print("geoface: interrupted", file=sys.stderr)
+    status = 130
+
+raise SystemExit(status)

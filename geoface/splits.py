@@ -175,19 +175,18 @@ def make_splits(
             raise GeofaceError(f"folds={folds!r} is neither a whole number nor 'loso'") from None
         if n_folds < 2:
             raise GeofaceError(f"folds={n_folds}: cross-validation needs at least 2 folds")
+        per_class = used.groupby(target)[group].nunique()
         if n_subjects < n_folds:
             raise GeofaceError(
-                f"only {n_subjects} {group}s for {n_folds} folds; use --folds {max(2, n_subjects)}"
-                " or fewer, or --folds loso"
+                f"only {n_subjects} {group}s for {n_folds} folds; "
+                + _folds_that_work(per_class, n_subjects, group)
             )
-        per_class = used.groupby(target)[group].nunique()
         thin = per_class[per_class < n_folds]
         if len(thin):
             shown = ", ".join(f"{k!r} ({v})" for k, v in thin.items())
             raise GeofaceError(
                 f"class(es) {shown} have fewer {group}s than the {n_folds} folds, so some folds "
-                f"would lack them; use --folds {max(2, int(per_class.min()))}, --folds loso, or "
-                "merge or drop those classes"
+                "would lack them; " + _folds_that_work(per_class, n_subjects, group)
             )
         cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         fold = np.empty(len(used), dtype=int)
@@ -212,3 +211,23 @@ def make_splits(
     splits = Splits(frame=out, group=group, info=info)
     check_splits(splits)
     return splits
+
+
+def _folds_that_work(per_class: pd.Series, n_subjects: int, group: str) -> str:
+    """What to ask for instead, computed from the data: the largest fold count that works.
+
+    k stratified folds need k groups in all and k groups holding each class;
+    leave-one-subject-out needs 2 groups and no more.
+    """
+    if n_subjects < 2:
+        return f"cross-validation needs at least 2 {group}s; add faces of another {group}"
+    workable = min(n_subjects, int(per_class.min()))
+    if workable >= 2:
+        fewer = f"--folds {workable}" if workable == 2 else f"--folds {workable} or fewer"
+        return f"use {fewer}, or --folds loso"
+    single = [repr(k) for k, v in per_class.items() if v < 2]
+    shown = ", ".join(single[:5]) + (f", … ({len(single)} in all)" if len(single) > 5 else "")
+    return (
+        f"no number of stratified folds works while class(es) {shown} are held by one {group} "
+        "only; use --folds loso, or merge or drop them"
+    )

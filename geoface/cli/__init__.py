@@ -3,48 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from .._errors import GeofaceError
-from . import (
-    _baseline,
-    _compare,
-    _datasets,
-    _demo,
-    _evaluate,
-    _explain,
-    _extract,
-    _fit,
-    _fuse,
-    _manifest,
-    _mesh,
-    _predict,
-    _report,
-    _simulate,
-    _split,
-)
 
 __all__ = ["build_parser", "main"]
 
-#: Sub-command name → module with ``add_parser(subparsers)`` and ``run(args)``.
+#: Sub-command name → module (in this package) with ``add_parser(subparsers)`` and
+#: ``run(args)``. They are imported inside :func:`main`, so that an interrupt while
+#: they load is answered like any other (one line, exit status 130).
 COMMANDS = {
-    "datasets": _datasets,
-    "manifest": _manifest,
-    "simulate": _simulate,
-    "extract": _extract,
-    "split": _split,
-    "fit": _fit,
-    "predict": _predict,
-    "evaluate": _evaluate,
-    "explain": _explain,
-    "baseline": _baseline,
-    "compare": _compare,
-    "fuse": _fuse,
-    "report": _report,
-    "mesh": _mesh,
-    "demo": _demo,
+    "datasets": "_datasets",
+    "manifest": "_manifest",
+    "simulate": "_simulate",
+    "extract": "_extract",
+    "split": "_split",
+    "fit": "_fit",
+    "predict": "_predict",
+    "evaluate": "_evaluate",
+    "explain": "_explain",
+    "baseline": "_baseline",
+    "compare": "_compare",
+    "fuse": "_fuse",
+    "report": "_report",
+    "mesh": "_mesh",
+    "demo": "_demo",
 }
+
+
+def _command(name: str):
+    return importlib.import_module(f"{__name__}.{COMMANDS[name]}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"geoface {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS.values():
-        module.add_parser(sub)
+    for name in COMMANDS:
+        _command(name).add_parser(sub)
     return parser
 
 
@@ -72,15 +65,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``geoface`` with ``argv``; return the exit status.
 
     A :class:`GeofaceError` (or a missing or unreadable file) is printed as
-    one line, ``geoface: error: …``, with exit status 2 and no traceback.
+    one line, ``geoface: error: …``, with exit status 2 and no traceback. An
+    interrupt (Ctrl-C) at any point — while the modules load, the options are
+    read or the command runs — prints ``geoface: interrupted`` and returns 130.
     """
+    with _noting_interrupts() as interrupted:
+        try:
+            status = _main(argv)
+        except KeyboardInterrupt:
+            status = None
+        except Exception:
+            if not interrupted:
+                raise
+            status = None  # an import that failed because it was interrupted
+    if status is None:
+        print("geoface: interrupted", file=sys.stderr)
+        status = 130
+    if interrupted:
+        # exec() of a string clears CPython's note of an interrupt that escaped an earlier
+        # exec() of a string (scipy imports run one): left set, the interpreter would end
+        # by killing itself with SIGINT instead of exiting with this status
+        exec("")
+    return status
+
+
+@contextlib.contextmanager
+def _noting_interrupts():
+    """Note each SIGINT (then raise KeyboardInterrupt as usual) while the command runs.
+
+    Some C extensions turn an interrupt during their import into an
+    ``ImportError``; the note tells :func:`main` that it was an interrupt. Only
+    Python's own handler in the main thread is wrapped; it is put back after.
+    """
+    noted: list[int] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield noted
+        return
+
+    def note(signum, frame):
+        noted.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a one-line usage error
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return int(COMMANDS[args.command].run(args) or 0)
+        return int(_command(args.command).run(args) or 0)
     except GeofaceError as exc:
         print(f"geoface: error: {exc}", file=sys.stderr)
         return 2

@@ -5,6 +5,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ._argtypes import (
+    bootstrap_replicates,
+    fold_count,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    random_seed,
+)
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -35,7 +46,9 @@ def add_parser(sub) -> None:
         help="training recipe (default infant); every knob below overrides it",
     )
     t.add_argument("--splits", type=Path, help="shared splits CSV from 'geoface split'")
-    t.add_argument("--folds", default="5", help="folds without --splits: a number or 'loso'")
+    t.add_argument(
+        "--folds", type=fold_count, default="5", help="folds without --splits: a number or 'loso'"
+    )
     t.add_argument(
         "--task",
         choices=("classification", "age"),
@@ -68,27 +81,29 @@ def add_parser(sub) -> None:
     )
     t.add_argument(
         "--aux-weight",
-        type=float,
+        type=non_negative_float,
         default=0.5,
         help="weight of the auxiliary loss (default 0.5)",
     )
     t.add_argument("--landmarks", type=Path, help="landmark CSV joined by id (eye alignment)")
     t.add_argument("--image-root", type=Path, help="folder image paths are relative to")
-    t.add_argument("--image-size", type=int, default=224)
+    t.add_argument("--image-size", type=positive_int, default=224)
     t.add_argument("--align", choices=("auto", "eyes", "box", "none"), default="auto")
     t.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
-    t.add_argument("--workers", type=int, help="image decoding threads")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--head-epochs", type=int, help="head-only epochs on a frozen backbone")
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--weight-decay", type=float)
-    t.add_argument("--dropout", type=float)
-    t.add_argument("--label-smoothing", type=float)
-    t.add_argument("--center-loss", type=float, help="weight of the centre loss")
-    t.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
+    t.add_argument("--workers", type=positive_int, help="image decoding threads")
+    t.add_argument("--epochs", type=positive_int)
+    t.add_argument(
+        "--head-epochs", type=non_negative_int, help="head-only epochs on a frozen backbone"
+    )
+    t.add_argument("--batch-size", type=positive_int)
+    t.add_argument("--lr", type=positive_float)
+    t.add_argument("--weight-decay", type=non_negative_float)
+    t.add_argument("--dropout", type=fraction)
+    t.add_argument("--label-smoothing", type=fraction)
+    t.add_argument("--center-loss", type=non_negative_float, help="weight of the centre loss")
+    t.add_argument("--patience", type=positive_int, help="early-stopping patience (epochs)")
     t.add_argument("--freeze", nargs="*", help="backbone parts to keep frozen, e.g. conv1 layer1")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=random_seed, default=0)
     t.add_argument(
         "--deterministic",
         action="store_true",
@@ -99,7 +114,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="skip the final network on all faces (predict then averages the folds')",
     )
-    t.add_argument("--bootstrap", type=int, default=2000)
+    t.add_argument("--bootstrap", type=bootstrap_replicates, default=2000)
     t.add_argument("--overwrite", action="store_true")
     t.add_argument("--quiet", action="store_true")
     pr = verbs.add_parser("predict", help="predict images with a trained baseline")
@@ -109,7 +124,7 @@ def add_parser(sub) -> None:
     pr.add_argument("--landmarks", type=Path)
     pr.add_argument("--image-root", type=Path)
     pr.add_argument("--device", default="auto")
-    pr.add_argument("--workers", type=int, help="image decoding threads")
+    pr.add_argument("--workers", type=positive_int, help="image decoding threads")
     pr.add_argument(
         "--assign-age-groups",
         action="store_true",

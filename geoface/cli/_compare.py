@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._argtypes import bootstrap_replicates, random_seed
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -22,11 +24,11 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, type=Path, help="folder to create")
     p.add_argument(
         "--bootstrap",
-        type=int,
+        type=bootstrap_replicates,
         default=2000,
         help="bootstrap replicates over subjects for every interval (default 2000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--seed", type=random_seed, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ._argtypes import int_at_least, positive_int, random_seed
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -21,17 +23,22 @@ def add_parser(sub) -> None:
         default=Path("geoface-demo"),
         help="output folder (default ./geoface-demo)",
     )
-    p.add_argument("--subjects", type=int, default=30, help="simulated subjects (default 30)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--subjects",
+        type=int_at_least(5, " (the demo makes 5 folds)"),
+        default=30,
+        help="simulated subjects (default 30)",
+    )
+    p.add_argument("--seed", type=random_seed, default=0, help="random seed (default 0)")
     p.add_argument(
         "--baseline-epochs",
-        type=int,
+        type=positive_int,
         default=3,
         help="epochs of the quick CNN baseline (default 3)",
     )
     p.add_argument(
         "--baseline-size",
-        type=int,
+        type=positive_int,
         default=48,
         help="image size of the quick CNN baseline (default 48 px)",
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ._argtypes import bootstrap_replicates, positive_int, random_seed
+
 
 def add_parser(sub) -> None:
     from ..evaluate import UNSEEN_POLICIES
@@ -67,17 +69,17 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--min-rows",
-        type=int,
+        type=positive_int,
         default=1,
         help="groups with fewer scored rows get no metrics (default 1)",
     )
     p.add_argument(
         "--bootstrap",
-        type=int,
+        type=bootstrap_replicates,
         default=2000,
         help="subject-bootstrap replicates for the CIs (default 2000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=random_seed, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 
 

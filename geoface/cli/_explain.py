@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._argtypes import non_negative_int, positive_int, random_seed
+
 
 def add_parser(sub) -> None:
     from ..explain import EXPLAINERS, FIGURES
@@ -48,27 +50,27 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--background",
-        type=int,
+        type=positive_int,
         default=20,
         help="partition explainer: k-means centres of the training faces used as the "
         "background (default 20)",
     )
     p.add_argument(
         "--max-evals",
-        type=int,
+        type=positive_int,
         default=300,
         help="partition explainer: model evaluations per face, each over the whole "
         "background (default 300)",
     )
     p.add_argument(
         "--max-rows",
-        type=int,
+        type=non_negative_int,
         help="explain at most N faces, a seeded random subset (default: all for tree and "
         "linear, 300 for partition; 0: all)",
     )
     p.add_argument(
         "--bootstrap",
-        type=int,
+        type=non_negative_int,
         default=1000,
         help="subject-bootstrap replicates for the region intervals (default 1000)",
     )
@@ -104,11 +106,11 @@ def add_parser(sub) -> None:
     p.add_argument("--no-figures", action="store_true", help="write tables and values only")
     p.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         help="threads for XGBoost and the partition explainer (default: all cores; 1 makes "
         "partition values reproducible to the bit)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=random_seed, default=0, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
 

@@ -55,6 +55,17 @@ def add_parser(sub) -> None:
     add_image_arguments(p)
 
 
+def warn_formula_like(frame, out: Path) -> None:
+    """Say once, on stderr, when text written to ``out`` would run as a spreadsheet formula."""
+    import sys
+
+    from .._spreadsheet import formula_warning
+
+    message = formula_warning(frame, str(out))
+    if message:
+        print(f"geoface: warning: {message}", file=sys.stderr)
+
+
 def resolve_mesh(spec: str):
     """Turn a --mesh value into what :func:`extract_table` accepts."""
     if spec in {"default", "fit"}:
@@ -75,6 +86,7 @@ def resolve_mesh(spec: str):
 
 def report(table, out: Path, what: str = "faces") -> int:
     """Print the one-line summary of a written table; return the exit status."""
+    warn_formula_like(table.frame, out)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(table.qc_counts().items()))
     print(
         f"{len(table.frame)} {what} → {out} ({len(table.feature_names)} features, "

@@ -7,16 +7,10 @@ import time
 from pathlib import Path
 
 from .._errors import GeofaceError
+from ._argtypes import positive_int
 
-
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
-    return n
+#: The shared type of whole-number options ≥ 1 (see :mod:`geoface.cli._argtypes`).
+_positive = positive_int
 
 
 def add_image_arguments(p: argparse.ArgumentParser) -> None:

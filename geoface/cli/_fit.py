@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..models import MODELS
+from ._argtypes import bootstrap_replicates, fold_count, non_negative_int, random_seed
 
 
 def add_parser(sub) -> None:
@@ -31,10 +32,11 @@ def add_parser(sub) -> None:
     p.add_argument("--splits", type=Path, help="shared splits CSV from 'geoface split'")
     p.add_argument(
         "--folds",
+        type=fold_count,
         default="5",
         help="folds when no --splits is given: a number or 'loso' (default 5)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=random_seed, default=0, help="random seed (default 0)")
     p.add_argument(
         "--tune",
         action="store_true",
@@ -42,13 +44,13 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--permutations",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="label-permutation test with N permutations (default 0: off)",
     )
     p.add_argument(
         "--bootstrap",
-        type=int,
+        type=bootstrap_replicates,
         default=2000,
         help="subject-bootstrap replicates for the CIs (default 2000)",
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ._argtypes import bootstrap_replicates, positive_int, random_seed
+
 
 def add_parser(sub) -> None:
     from ..fusion import METHODS
@@ -33,15 +35,15 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--embedding-dims",
-        type=int,
+        type=positive_int,
         default=32,
         help="concat: PCA components of the CNN embedding, fitted on each fold's training "
         "rows (default 32)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=random_seed, default=0, help="random seed (default 0)")
     p.add_argument(
         "--bootstrap",
-        type=int,
+        type=bootstrap_replicates,
         default=2000,
         help="subject-bootstrap replicates for the CIs (default 2000)",
     )

@@ -140,6 +140,9 @@ def run(args) -> int:
         **_options(args),
     )
     written = write_manifest(manifest, args.out)
+    from ._extract import warn_formula_like
+
+    warn_formula_like(manifest.frame, written["manifest"])
     for line in manifest.summary():
         print(line)
     also = ", ".join(str(p) for k, p in written.items() if k != "manifest")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._argtypes import bootstrap_replicates, random_seed
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -34,11 +36,11 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--bootstrap",
-        type=int,
+        type=bootstrap_replicates,
         default=2000,
         help="bootstrap replicates over subjects for the comparison (default 2000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--seed", type=random_seed, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--title", help="page title (default: the runs' names)")
 
 

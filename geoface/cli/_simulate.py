@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._argtypes import non_negative_float, positive_int, random_seed
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -13,16 +15,22 @@ def add_parser(sub) -> None:
         "deformations, with head pose, detection noise and line-drawing images.",
     )
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--subjects", type=int, default=30, help="number of subjects (default 30)")
-    p.add_argument("--takes", type=int, default=4, help="images per subject and class (default 4)")
+    p.add_argument(
+        "--subjects", type=positive_int, default=30, help="number of subjects (default 30)"
+    )
+    p.add_argument(
+        "--takes", type=positive_int, default=4, help="images per subject and class (default 4)"
+    )
     p.add_argument("--population", choices=("infant", "adult", "mixed"), default="infant")
     p.add_argument(
         "--noise",
-        type=float,
+        type=non_negative_float,
         default=0.015,
         help="landmark noise in inter-ocular distances (default 0.015)",
     )
-    p.add_argument("--image-size", type=int, default=128, help="image side in pixels (default 128)")
+    p.add_argument(
+        "--image-size", type=positive_int, default=128, help="image side in pixels (default 128)"
+    )
     p.add_argument("--no-images", action="store_true", help="write landmarks only")
     p.add_argument(
         "--action-units",
@@ -30,7 +38,7 @@ def add_parser(sub) -> None:
         help="vary each face's Action Units around its expression's prototype and add 0/1 "
         "presence columns AU1, AU2, … (targets for 'geoface fit --target AU12')",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=random_seed, default=0, help="random seed (default 0)")
 
 
 def run(args) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._argtypes import fold_count, random_seed
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -16,8 +18,10 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, type=Path, help="splits CSV (id, fold, <group>)")
     p.add_argument("--group", default="subject", help="grouping column (default subject)")
     p.add_argument("--target", default="label", help="column to stratify on (default label)")
-    p.add_argument("--folds", default="5", help="number of folds, or 'loso' (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--folds", type=fold_count, default="5", help="number of folds, or 'loso' (default 5)"
+    )
+    p.add_argument("--seed", type=random_seed, default=0, help="random seed (default 0)")
 
 
 def parse_folds(value: str) -> int | str:

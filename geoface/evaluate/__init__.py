@@ -7,6 +7,8 @@ the report; ``geoface evaluate`` does both from the command line.
 """
 
 from ._predictions import (
+    PROBA_RANGE_TOLERANCE,
+    PROBA_SUM_TOLERANCE,
     UNSEEN_POLICIES,
     Evaluation,
     evaluate_predictions,
@@ -18,6 +20,8 @@ from ._report import file_stem, group_summary_lines, markdown_table, write_group
 from ._write import evaluation_lines, write_evaluation
 
 __all__ = [
+    "PROBA_RANGE_TOLERANCE",
+    "PROBA_SUM_TOLERANCE",
     "UNSEEN_POLICIES",
     "Evaluation",
     "evaluate_predictions",

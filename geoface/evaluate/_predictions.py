@@ -28,6 +28,8 @@ from ..metrics import (
 )
 
 __all__ = [
+    "PROBA_RANGE_TOLERANCE",
+    "PROBA_SUM_TOLERANCE",
     "UNSEEN_POLICIES",
     "Evaluation",
     "evaluate_predictions",
@@ -41,6 +43,12 @@ UNSEEN_POLICIES = {
     "exclude": "left out of every metric, with status unseen_class and a printed count",
     "count": "scored as errors (the model cannot predict them); their log loss is n/a",
 }
+
+#: How far a ``proba_<class>`` value may lie outside [0, 1] (floating-point noise).
+PROBA_RANGE_TOLERANCE = 1e-6
+#: How far a row's ``proba_<class>`` values may sum away from 1 (probabilities printed
+#: with two or three decimals).
+PROBA_SUM_TOLERANCE = 0.01
 
 
 @dataclass
@@ -157,6 +165,67 @@ def _proba_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if str(c).startswith("proba_")]
 
 
+def _proba_values(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The ``proba_`` columns as floats; text in them is an error naming the row."""
+    values = frame[columns].apply(pd.to_numeric, errors="coerce")
+    text = values.isna().to_numpy() & frame[columns].notna().to_numpy()
+    if text.any():
+        i, j = (int(k[0]) for k in np.nonzero(text))
+        raise GeofaceError(
+            f"{columns[j]} of row {frame['id'].iloc[i]!r} holds {frame[columns[j]].iloc[i]!r}, "
+            f"not a number ({int(text.any(axis=1).sum())} row(s) in all); probabilities are "
+            "numbers in [0, 1]"
+        )
+    return values.to_numpy(dtype=float)
+
+
+def _check_probabilities(proba: np.ndarray, ids: np.ndarray, columns: Sequence[str], rows) -> None:
+    """Refuse ``proba_`` values that are not probabilities, naming the rows.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_rows, n_classes)
+    ids : ndarray of shape (n_rows,)
+    columns : sequence of str
+        The ``proba_<class>`` column names, in the order of ``proba``'s columns.
+    rows : ndarray of bool, shape (n_rows,)
+        The rows to check (those that may be scored). A row with no value at
+        all has no prediction and is not checked.
+
+    Raises
+    ------
+    GeofaceError
+        A value outside [0, 1] (beyond :data:`PROBA_RANGE_TOLERANCE`), a row
+        with some values missing, or a row whose values do not sum to 1
+        (within :data:`PROBA_SUM_TOLERANCE`).
+    """
+    present = ~np.isnan(proba)
+    checked = np.asarray(rows, dtype=bool) & present.any(axis=1)
+    if not checked.any():
+        return
+    tol = PROBA_RANGE_TOLERANCE
+    with np.errstate(invalid="ignore"):
+        outside = (proba < -tol) | (proba > 1 + tol)
+        sums = np.where(present, proba, 0.0).sum(axis=1)
+    reasons: list[str] = []
+    for i in np.flatnonzero(checked):
+        if outside[i].any():
+            j = int(np.flatnonzero(outside[i])[0])
+            reasons.append(f"{ids[i]!r} ({columns[j]} = {proba[i, j]:g})")
+        elif not present[i].all():
+            j = int(np.flatnonzero(~present[i])[0])
+            reasons.append(f"{ids[i]!r} ({columns[j]} is empty)")
+        elif not abs(sums[i] - 1.0) <= PROBA_SUM_TOLERANCE:
+            reasons.append(f"{ids[i]!r} (sum {sums[i]:.4g})")
+    if reasons:
+        shown = ", ".join(reasons[:5]) + (", …" if len(reasons) > 5 else "")
+        raise GeofaceError(
+            f"proba_ columns of {len(reasons)} row(s) are not probabilities: {shown}; each "
+            f"value must lie in [0, 1] and each row sum to 1 (within {PROBA_SUM_TOLERANCE:g}) — "
+            "give the probabilities 'geoface predict' writes, not scores or edited values"
+        )
+
+
 def _pick(column, truth, pred, *, flag, fallback=None):
     """The values of ``column`` for each prediction row and where they came from."""
     if truth is not None and column in truth.columns:
@@ -269,7 +338,14 @@ def evaluate_predictions(
     # the model's classes and each row's prediction
     proba_cols = _proba_columns(pred)
     model_classes = [c[len("proba_") :] for c in proba_cols]
-    proba = pred[proba_cols].to_numpy(dtype=float) if proba_cols else None
+    proba = _proba_values(pred, proba_cols) if proba_cols else None
+    if proba is not None:
+        given_ok = (
+            pred["status"].isna().to_numpy() | (pred["status"].astype(str) == "ok").to_numpy()
+            if "status" in pred.columns
+            else np.ones(n, dtype=bool)
+        )
+        _check_probabilities(proba, ids, proba_cols, given_ok)
     if "y_pred" in pred.columns:
         y_pred = label_strings(pred["y_pred"])
     else:  # the most probable class

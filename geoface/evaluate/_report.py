@@ -68,7 +68,7 @@ def markdown_table(gm: GroupMetrics) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, row in gm.table.iterrows():
         cells = [
-            str(row[gm.column]),
+            str(row[gm.column]).replace("|", "\\|"),
             str(int(row["n"])),
             str(int(row["n_subjects"])),
             *(_with_ci(row, m) for m in ("accuracy", "balanced_accuracy", "macro_f1", "log_loss")),

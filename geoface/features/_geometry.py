@@ -240,6 +240,12 @@ def compute_geometry(
     # points along the first axis: faces are columns, gathers copy whole rows
     x_all = np.ascontiguousarray(p[..., 0].T)
     y_all = np.ascontiguousarray(p[..., 1].T)
+    finite = np.isfinite(x_all).all(axis=0) & np.isfinite(y_all).all(axis=0)
+    if not finite.all():
+        # ±inf would turn into NaN through inf - inf and 0 * inf, each with a NumPy
+        # RuntimeWarning; NaN goes through silently, and such faces get their own status
+        x_all = np.where(finite, x_all, np.nan)
+        y_all = np.where(finite, y_all, np.nan)
     features_t = np.empty((4 * plan.n_tri + plan.n_edge, n), dtype=float)
     iod_arr = np.empty(n)
     roll = np.empty(n)
@@ -255,7 +261,6 @@ def compute_geometry(
     # a Fortran-ordered (n_faces, n_features) view: no transposing copy
     features = features_t.T
 
-    finite = np.isfinite(x_all).all(axis=0) & np.isfinite(y_all).all(axis=0)
     with np.errstate(invalid="ignore"):
         spread = np.sqrt(np.var(x_all, axis=0) + np.var(y_all, axis=0))
     with np.errstate(invalid="ignore"):

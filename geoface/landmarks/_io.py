@@ -226,12 +226,14 @@ def read_landmarks_npz(path: PathLike) -> tuple[np.ndarray, pd.DataFrame]:
     """Load what :func:`write_landmarks_npz` saved.
 
     A plain ``.npz`` holding a single ``(n, 68, 2)`` array under any name is
-    accepted too.
+    accepted too. Without ``meta/…`` arrays the metadata has one row per face
+    and no columns, so the faces get the ids a table without an ``id``
+    column gets: ``face_00000``, ``face_00001``, … in array order.
 
     Returns
     -------
     landmarks : ndarray of shape (n_faces, 68, 2)
-    meta : DataFrame
+    meta : DataFrame of shape (n_faces, n_metadata_columns)
     """
     path = Path(path)
     try:
@@ -246,9 +248,16 @@ def read_landmarks_npz(path: PathLike) -> tuple[np.ndarray, pd.DataFrame]:
                     )
                 key = plain[0]
             landmarks = as_landmarks(data[key], name=f"{path}['{key}']")
-            meta = pd.DataFrame(
-                {f[len("meta/") :]: data[f] for f in files if f.startswith("meta/")}
-            )
+            columns = {}
+            for f in (f for f in files if f.startswith("meta/")):
+                values = data[f]
+                if values.shape != (len(landmarks),):
+                    raise GeofaceError(
+                        f"{path}['{f}'] has shape {values.shape}; a metadata array holds one "
+                        f"value per face, shape ({len(landmarks)},); fix or drop it"
+                    )
+                columns[f[len("meta/") :]] = values
+            meta = pd.DataFrame(columns, index=pd.RangeIndex(len(landmarks)))
     except (OSError, ValueError) as exc:
         if isinstance(exc, GeofaceError):
             raise
