@@ -14,6 +14,7 @@ features: nothing the user gave disappears.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._atomic import atomic_path
+from .._atomic import replace_together, temp_sibling_file
 from .._errors import GeofaceError
 from ..mesh import Mesh
 from ._names import feature_map
@@ -132,7 +133,14 @@ class FeatureTable:
 
     # --------------------------------------------------------------------- I/O
     def write(self, path: str | os.PathLike) -> Path:
-        """Write the table and its two sidecars, each atomically; return the table path."""
+        """Write the table and its two sidecars together; return the table path.
+
+        The three files are written under temporary names first, then renamed
+        into place one after the other with interrupts held back. The sidecar
+        records the SHA-256 of the table and of the feature map, so a reader
+        (:meth:`read`) recognises a table and sidecars that do not belong
+        together (a process killed between two renames) and refuses them.
+        """
         path = Path(path)
         fmt = _format_of(path)
         meta_path, map_path = sidecar_paths(path)
@@ -148,16 +156,28 @@ class FeatureTable:
                 "mesh": self.mesh.to_dict(),
             }
         )
-        self.info = info
-        with atomic_path(map_path) as tmp:
-            feature_map(self.mesh).to_csv(tmp, index=False)
-        with atomic_path(meta_path) as tmp:
-            tmp.write_text(json.dumps(info, indent=1, default=str) + "\n", encoding="utf-8")
-        with atomic_path(path) as tmp:
+        tmps: list[Path] = []
+        try:
+            for final in (map_path, path, meta_path):
+                tmps.append(temp_sibling_file(final))
+            tmp_map, tmp_table, tmp_meta = tmps
+            feature_map(self.mesh).to_csv(tmp_map, index=False)
             if fmt == "csv":
-                self.frame.to_csv(tmp, index=False, float_format="%.10g")
+                self.frame.to_csv(tmp_table, index=False, float_format="%.10g")
             else:
-                self.frame.to_parquet(tmp, index=False)
+                self.frame.to_parquet(tmp_table, index=False)
+            info["content_sha256"] = {
+                "table": _sha256(tmp_table),
+                "feature_map": _sha256(tmp_map),
+            }
+            tmp_meta.write_text(json.dumps(info, indent=1, default=str) + "\n", encoding="utf-8")
+            # every file is complete: rename the three into place as one step
+            replace_together([(tmp_table, path), (tmp_map, map_path), (tmp_meta, meta_path)])
+        except BaseException:
+            for tmp in tmps:
+                tmp.unlink(missing_ok=True)
+            raise
+        self.info = info
         return path
 
     @classmethod
@@ -177,6 +197,7 @@ class FeatureTable:
             info = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise GeofaceError(f"cannot read {meta_path}: {exc}") from None
+        _check_content(path, info)
         mesh = Mesh.from_dict(info["mesh"])
         if fmt == "csv":
             frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=True)
@@ -190,6 +211,36 @@ class FeatureTable:
                 "or belongs to another sidecar"
             )
         return cls(frame=frame, mesh=mesh, info=info)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_content(path: Path, info: dict) -> None:
+    """Refuse a table (or feature map) whose bytes are not those its sidecar recorded.
+
+    Tables written before the hashes were recorded carry none and are read as
+    they are.
+    """
+    recorded = info.get("content_sha256") if isinstance(info, dict) else None
+    if not isinstance(recorded, dict):
+        return
+    meta_path, map_path = sidecar_paths(path)
+    checks = [(path, recorded.get("table"))]
+    if map_path.exists():
+        checks.append((map_path, recorded.get("feature_map")))
+    for file, expected in checks:
+        if expected and _sha256(file) != expected:
+            raise GeofaceError(
+                f"{file} does not match its sidecar {meta_path.name} (content hash differs): "
+                "the table and its sidecars were not written together (an interrupted or "
+                "edited write); re-run 'geoface extract' to write them again"
+            )
 
 
 def _ordered_meta(meta: pd.DataFrame | None, n: int) -> pd.DataFrame:
