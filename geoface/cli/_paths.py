@@ -70,14 +70,14 @@ def refuse_onto_inputs(
     for how, given in inputs:
         for path in _companions(given) if given.suffix else [given]:
             if _same(output, path):
-                what = "" if path == given else f" (the sidecar of {how} {given})"
+                what = "" if path == given else f", the sidecar of {given}"
                 raise GeofaceError(
-                    f"{option} {output} is the input {how} {path}{what}; writing it would "
+                    f"{option} {output} is one of the {how}s ({path}{what}); writing it would "
                     f"replace what you gave: choose another {option}"
                 )
         if folder and out_real in _resolved(given).parents:
             raise GeofaceError(
-                f"{option} {output} holds the input {how} {given}; replacing that folder "
+                f"{option} {output} holds the {how} {given}; replacing that folder "
                 f"would delete it: choose another {option}"
             )
 
