@@ -18,6 +18,7 @@ import pandas as pd
 
 from ._atomic import atomic_path
 from ._errors import GeofaceError
+from ._labelrule import normalise_labels
 
 __all__ = ["Splits", "check_splits", "make_splits"]
 
@@ -156,6 +157,7 @@ def make_splits(
             excluded[name] = int(missing.sum())
         keep &= ~missing
     used = frame.loc[keep, ["id", group, target]].copy()
+    used[target], label_changes = normalise_labels(used[target])
     used["id"] = used["id"].astype(str)
     used[group] = used[group].astype(str)
     if used.empty:
@@ -205,6 +207,7 @@ def make_splits(
         "n_rows": len(out),
         "n_groups": int(n_subjects),
         "excluded": excluded,
+        **({"label_normalised": label_changes} if label_changes else {}),
         "rows_per_fold": {
             int(k): int(v) for k, v in out["fold"].value_counts().sort_index().items()
         },

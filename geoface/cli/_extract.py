@@ -88,6 +88,8 @@ def report(table, out: Path, what: str = "faces") -> int:
                 f"  {n_fb} faces had no neutral face of their own subject: "
                 "strains use the template (qc_reference_fallback)"
             )
+    normalised = table.info.get("label_normalised", {})
+    print_label_note(normalised.get("changed"), normalised.get("rows"))
     if not table.usable.any():
         print(
             "geoface: error: no face has usable landmarks; see qc_status in the table",
@@ -95,6 +97,14 @@ def report(table, out: Path, what: str = "faces") -> int:
         )
         return 2
     return 0
+
+
+def print_label_note(changes: dict | None, values=None, column: str = "label") -> None:
+    """Say, on one line, which spellings of a label were read as one class."""
+    if changes:
+        from .._labelrule import describe_label_changes
+
+        print("  " + describe_label_changes(changes, values, column=column))
 
 
 def check_landmarks(landmarks, meta, source: Path) -> None:

@@ -21,6 +21,7 @@ def _positive(value: str) -> int:
 
 def add_image_arguments(p: argparse.ArgumentParser) -> None:
     from ..landmarks import DETECTORS, LANDMARKERS, WEIGHTS_ENV
+    from ..landmarks._images import DEFAULT_MAX_PIXELS
 
     g = p.add_argument_group(
         "images",
@@ -96,6 +97,14 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
         "coordinates are always in original pixels (default 2048)",
     )
     g.add_argument(
+        "--max-pixels",
+        type=_positive,
+        default=DEFAULT_MAX_PIXELS,
+        help="pixel budget per image (width × height): an image whose header declares more is "
+        "too_large and is not decoded, so a corrupt or hostile file cannot exhaust the memory "
+        f"(default {DEFAULT_MAX_PIXELS:_}; raise it for genuine larger images)",
+    )
+    g.add_argument(
         "--detect-side",
         type=_positive,
         default=None,
@@ -157,6 +166,7 @@ def run_images(args, kind: str) -> int:
         cache_dir=cache_dir,
         max_side=args.max_side,
         min_size=args.min_size,
+        max_pixels=args.max_pixels,
         workers=args.workers,
         progress=not args.quiet,
         overlays=args.overlays,

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .._atomic import replace_together, temp_sibling_file
 from .._errors import GeofaceError
+from .._labelrule import normalise_labels
 from ..mesh import Mesh
 from ._names import feature_map
 from ._transformer import MeshFeatures
@@ -203,6 +204,11 @@ class FeatureTable:
             frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=True)
         else:
             frame = pd.read_parquet(path)
+        if "label" in frame.columns:
+            normalised, changes = normalise_labels(frame["label"])
+            if changes:  # a table edited by hand, or written before the rule
+                frame["label"] = normalised
+                info["label_normalised_on_read"] = changes
         missing = [c for c in info.get("feature_names", []) if c not in frame.columns]
         if missing or "qc_status" not in frame.columns:
             what = missing[:3] if missing else ["qc_status"]
@@ -330,6 +336,14 @@ def extract_table(
     """
     landmarks = np.asarray(landmarks, dtype=float)
     meta = _ordered_meta(meta, len(landmarks))
+    label_changes: dict[str, str] = {}
+    if "label" in meta.columns:
+        original = meta["label"].to_numpy(dtype=object)
+        normalised, label_changes = normalise_labels(original)
+        if label_changes:
+            meta["label"] = normalised
+            counts = pd.Series(original).value_counts()
+            label_counts = {k: int(counts.get(k, 0)) for k in label_changes}
     if qc is not None:
         qc = _check_qc(qc, len(landmarks))
         given = qc["qc_status"].astype(str).to_numpy()
@@ -378,4 +392,10 @@ def extract_table(
         "versions": _versions(),
         "feature_names": result.feature_names,
     }
+    if label_changes:
+        info["label_normalised"] = {
+            "rule": "stripped, inner spaces collapsed, lower case",
+            "changed": label_changes,
+            "rows": label_counts,
+        }
     return FeatureTable(frame=frame, mesh=transformer.mesh_, info=info)
