@@ -80,22 +80,31 @@ def test_table_and_sidecars_change_together(tmp_path, sim):
     assert old.mesh.hash != new.mesh.hash
     path = tmp_path / "features.csv"
     old.write(path)
-    meta_path, map_path = sidecar_paths(path)
-    recorded = json.loads(meta_path.read_text())["content_sha256"]
+    _, map_path = sidecar_paths(path)
+    recorded = json.loads(sidecar_paths(path)[0].read_text())["content_sha256"]
     assert set(recorded) == {"table", "feature_map"}
     assert FeatureTable.read(path).mesh.hash == old.mesh.hash
 
-    # the new sidecars beside the old table: what a write killed between renames leaves
-    new.write(tmp_path / "other.csv")
-    other_meta, other_map = sidecar_paths(tmp_path / "other.csv")
-    meta_path.write_bytes(other_meta.read_bytes())
+    old_table, old_map = path.read_bytes(), map_path.read_bytes()
+    new.write(path)
+    assert FeatureTable.read(path).mesh.hash == new.mesh.hash
+    # the new sidecar beside the old table: what a write killed between renames leaves
+    path.write_bytes(old_table)
+    with pytest.raises(GeofaceError, match=r"features\.csv does not match its sidecar"):
+        FeatureTable.read(path)
+    map_path.write_bytes(old_map)
     with pytest.raises(GeofaceError, match="does not match its sidecar"):
         FeatureTable.read(path)
-    # a feature map from another write is noticed too
+    # the old feature map beside the new table and sidecar is noticed too
     old.write(path)
-    map_path.write_bytes(other_map.read_bytes() + b"\n")
-    with pytest.raises(GeofaceError, match=r"featuremap.csv does not match its sidecar"):
+    new.write(path)
+    map_path.write_bytes(old_map)
+    with pytest.raises(GeofaceError, match=r"featuremap\.csv does not match its sidecar"):
         FeatureTable.read(path)
+    # a table edited by hand after it was written is read as it is
+    new.write(path)
+    path.write_text(path.read_text().replace("\n", "\r\n"))
+    assert FeatureTable.read(path).mesh.hash == new.mesh.hash
     # a write that fails part-way leaves the old three files and no temporary file
     pytest.importorskip("pyarrow")
     path = old.write(tmp_path / "t.parquet")
@@ -108,7 +117,7 @@ def test_table_and_sidecars_change_together(tmp_path, sim):
 
 
 def test_predict_refuses_a_table_whose_sidecar_belongs_to_another(tmp_path, capsys, sim):
-    from geoface.features import extract_table, sidecar_paths
+    from geoface.features import extract_table
 
     old = extract_table(sim.landmarks, sim.meta)
     path = old.write(tmp_path / "features.csv")
@@ -117,8 +126,9 @@ def test_predict_refuses_a_table_whose_sidecar_belongs_to_another(tmp_path, caps
         "--bootstrap", 100, "--quiet",
     )  # fmt: skip
     assert code == 0, err
-    extract_table(sim.landmarks, sim.meta, mesh="fit").write(tmp_path / "refit.csv")
-    sidecar_paths(path)[0].write_bytes(sidecar_paths(tmp_path / "refit.csv")[0].read_bytes())
+    old_table = path.read_bytes()
+    extract_table(sim.landmarks, sim.meta, mesh="fit").write(path)  # re-extracted, another mesh
+    path.write_bytes(old_table)  # … but killed before the table was renamed into place
     code, _, err = run(capsys, "predict", tmp_path / "run", path, "--out", tmp_path / "p.csv")
     assert code == 2 and "does not match its sidecar" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "p.csv").exists()

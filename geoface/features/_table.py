@@ -171,9 +171,16 @@ class FeatureTable:
                 "table": _sha256(tmp_table),
                 "feature_map": _sha256(tmp_map),
             }
+            # what this write replaces: a reader that finds these beside the new sidecar
+            # knows the write was cut short
+            info["replaces_sha256"] = {
+                "table": _sha256(path) if path.is_file() else None,
+                "feature_map": _sha256(map_path) if map_path.is_file() else None,
+            }
             tmp_meta.write_text(json.dumps(info, indent=1, default=str) + "\n", encoding="utf-8")
-            # every file is complete: rename the three into place as one step
-            replace_together([(tmp_table, path), (tmp_map, map_path), (tmp_meta, meta_path)])
+            # every file is complete: rename the three into place as one step, the sidecar
+            # first, so that a process killed in between leaves a state the reader recognises
+            replace_together([(tmp_meta, meta_path), (tmp_map, map_path), (tmp_table, path)])
         except BaseException:
             for tmp in tmps:
                 tmp.unlink(missing_ok=True)
@@ -228,24 +235,30 @@ def _sha256(path: Path) -> str:
 
 
 def _check_content(path: Path, info: dict) -> None:
-    """Refuse a table (or feature map) whose bytes are not those its sidecar recorded.
+    """Refuse a table (or feature map) that a cut-short write left beside a newer sidecar.
 
-    Tables written before the hashes were recorded carry none and are read as
-    they are.
+    :meth:`FeatureTable.write` renames the sidecar first, then the feature map,
+    then the table, and records the hashes of the files it replaces. A table
+    or feature map whose hash is one of those replaced is the old one beside
+    the new sidecar: refused. A table whose hash is neither the recorded nor a
+    replaced one was edited after it was written, and is read as it is (its
+    columns are checked against the sidecar). Tables written before the hashes
+    were recorded carry none and are read as they are.
     """
     recorded = info.get("content_sha256") if isinstance(info, dict) else None
-    if not isinstance(recorded, dict):
+    replaced = info.get("replaces_sha256") if isinstance(info, dict) else None
+    if not isinstance(recorded, dict) or not isinstance(replaced, dict):
         return
     meta_path, map_path = sidecar_paths(path)
-    checks = [(path, recorded.get("table"))]
-    if map_path.exists():
-        checks.append((map_path, recorded.get("feature_map")))
-    for file, expected in checks:
-        if expected and _sha256(file) != expected:
+    for key, file in (("table", path), ("feature_map", map_path)):
+        old = replaced.get(key)
+        if not old or old == recorded.get(key) or not file.is_file():
+            continue
+        if _sha256(file) == old:
             raise GeofaceError(
-                f"{file} does not match its sidecar {meta_path.name} (content hash differs): "
-                "the table and its sidecars were not written together (an interrupted or "
-                "edited write); re-run 'geoface extract' to write them again"
+                f"{file} does not match its sidecar {meta_path.name}: it is the file an "
+                "interrupted write was replacing, beside that write's sidecar (another mesh "
+                "or other options); re-run 'geoface extract' to write them again"
             )
 
 
