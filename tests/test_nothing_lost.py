@@ -267,9 +267,6 @@ def test_labels_differing_only_by_case_or_spaces_are_one_class(tmp_path, capsys,
     frame = pd.read_csv(path)
     frame.loc[happy[2], "label"] = "hAppy"
     frame.to_csv(path, index=False)
-    path.with_name("f.meta.json").write_text(
-        json.dumps({**table.info, "content_sha256": None}), encoding="utf-8"
-    )
     again = FeatureTable.read(path)
     assert again.info["label_normalised_on_read"] == {"hAppy": "happy"}
     raw = again.frame.assign(label=frame["label"].astype(str).to_numpy())

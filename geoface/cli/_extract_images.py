@@ -135,6 +135,7 @@ def run_images(args, kind: str) -> int:
     from ..features import extract_table
     from ..landmarks import detect_landmarks, find_images, make_landmarker, write_landmark_csv
     from ._extract import report, resolve_mesh
+    from ._paths import refuse_onto_inputs
 
     t0 = time.perf_counter()
     if args.out.suffix.lower() not in (".csv", ".parquet", ".pq"):
@@ -143,6 +144,11 @@ def run_images(args, kind: str) -> int:
             "use .csv (default, readable in R/Excel) or .parquet"
         )
     mesh = resolve_mesh(args.mesh)
+    # the default landmark CSV (OUT_STEM.landmarks.csv) may not replace the input either
+    inputs = [("input", p) for p in (args.input, args.landmarks_file) if p is not None]
+    refuse_onto_inputs(
+        args.landmarks_out or _default_landmarks_out(args.out), inputs, option="--landmarks-out"
+    )
     sources = find_images(args.input)
     landmarker = make_landmarker(
         args.landmarker or "auto",
