@@ -74,8 +74,15 @@ def _run(argv, *, after: float | None = None, sig: int | None = None) -> float:
     return time.perf_counter() - t0
 
 
-def _hidden_leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+def _hidden_leftovers(out: Path) -> list[str]:
+    """Hidden temporary files or folders beside ``out`` (named ``.OUT_NAME.…``)."""
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+def _remove_leftovers(out: Path) -> None:  # what a SIGKILL may leave: safe to delete
+    for name in _hidden_leftovers(out):
+        p = out.parent / name
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +126,9 @@ def test_interrupted_extract_leaves_the_old_table_or_the_new_one(project):
         else:
             FeatureTable.read(out)
         if sig == signal.SIGINT:
-            assert not _hidden_leftovers(project), "a temporary file was left behind"
+            assert not any(_hidden_leftovers(p) for p in files), "a temporary file was left"
+        for p in files:
+            _remove_leftovers(p)
 
 
 def _folder_case(project, out: Path, make_old, argv_new, is_new):
@@ -138,7 +147,8 @@ def _folder_case(project, out: Path, make_old, argv_new, is_new):
             f"{sorted(set(now) ^ set(old))[:5]}"
         )
         if sig == signal.SIGINT:
-            assert not _hidden_leftovers(out.parent), "a temporary folder was left behind"
+            assert not _hidden_leftovers(out), "a temporary folder was left behind"
+        _remove_leftovers(out)
 
 
 def test_interrupted_fit_and_explain_leave_the_old_folder_or_the_new_one(project):
