@@ -157,7 +157,9 @@ def make_splits(
             excluded[name] = int(missing.sum())
         keep &= ~missing
     used = frame.loc[keep, ["id", group, target]].copy()
-    used[target], label_changes = normalise_labels(used[target])
+    normalised, label_changes = normalise_labels(used[target])
+    if label_changes:  # only text labels change; numeric targets keep their dtype
+        used[target] = normalised
     used["id"] = used["id"].astype(str)
     used[group] = used[group].astype(str)
     if used.empty:
