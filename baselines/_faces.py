@@ -84,6 +84,10 @@ def read_face_table(path: str | os.PathLike, *, landmarks: str | os.PathLike | N
     if "id" not in frame.columns:
         frame.insert(0, "id", [Path(str(p)).stem for p in frame["path"]])
     frame["id"] = frame["id"].astype(str)
+    if "label" in frame.columns:  # the same rule as extract, split and fit: case and spaces
+        from geoface._labelrule import normalise_labels
+
+        frame["label"] = normalise_labels(frame["label"])[0]
     base = path.parent
     meta = path.with_name(path.with_suffix("").name + ".meta.json")
     if meta.exists():  # a geoface feature table: paths are relative to its source

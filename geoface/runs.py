@@ -15,14 +15,13 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._atomic import default_mode
+from ._atomic import default_mode, replace_directory, temp_sibling_dir
 from ._errors import GeofaceError
 from .metrics import chance_levels, classification_metrics, subject_bootstrap
 
@@ -121,18 +120,11 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False) -> Iter
     out = Path(out)
     if out.exists() and not overwrite:
         raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = temp_sibling_dir(out)
     try:
         yield tmp
         os.chmod(tmp, default_mode(directory=True))
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "run")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_directory(tmp, out)  # the old folder or the new one, never neither
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ._atomic import atomic_path
 from ._errors import GeofaceError
+from ._labelrule import normalise_labels
 
 __all__ = ["Splits", "check_splits", "make_splits"]
 
@@ -156,6 +157,9 @@ def make_splits(
             excluded[name] = int(missing.sum())
         keep &= ~missing
     used = frame.loc[keep, ["id", group, target]].copy()
+    normalised, label_changes = normalise_labels(used[target])
+    if label_changes:  # only text labels change; numeric targets keep their dtype
+        used[target] = normalised
     used["id"] = used["id"].astype(str)
     used[group] = used[group].astype(str)
     if used.empty:
@@ -204,6 +208,7 @@ def make_splits(
         "n_rows": len(out),
         "n_groups": int(n_subjects),
         "excluded": excluded,
+        **({"label_normalised": label_changes} if label_changes else {}),
         "rows_per_fold": {
             int(k): int(v) for k, v in out["fold"].value_counts().sort_index().items()
         },

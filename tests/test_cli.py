@@ -78,9 +78,9 @@ def test_extract_keeps_failed_rows_and_reports(tmp_path, capsys, sim):
     assert len(pd.read_csv(tmp_path / "f.csv")) == 4
     lm[:] = np.nan
     write_landmark_csv(tmp_path / "bad.csv", lm, sim.meta.iloc[:4])
-    code, out, _ = run(capsys, "extract", tmp_path / "bad.csv", "--out", tmp_path / "g.csv")
-    assert code == 1 and "no face has usable landmarks" in out
-    assert len(pd.read_csv(tmp_path / "g.csv")) == 4  # still written, every row accounted for
+    code, out, err = run(capsys, "extract", tmp_path / "bad.csv", "--out", tmp_path / "g.csv")
+    assert code == 2 and "none of the 4 faces" in err and not out
+    assert not (tmp_path / "g.csv").exists()  # a table without one usable face is not written
 
 
 @pytest.mark.parametrize(

@@ -282,7 +282,7 @@ def test_cli_reports_when_no_face_is_found(tmp_path, capsys):
     from tests.conftest import write_image
 
     write_image(tmp_path / "imgs" / "noise.png", size=(200, 200))
-    code, out, _ = run(
+    code, out, err = run(
         capsys,
         "extract",
         tmp_path / "imgs",
@@ -293,7 +293,7 @@ def test_cli_reports_when_no_face_is_found(tmp_path, capsys):
         "--quiet",
         "--no-cache",
     )
-    assert code == 1 and "no_face 1" in out and "no face has usable landmarks" in out
+    assert code == 2 and "no_face 1" in out and "no face has usable landmarks" in err
     assert not (tmp_path / "geoface-cache").exists()
 
 

@@ -64,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``geoface`` with ``argv``; return the exit status.
 
-    A :class:`GeofaceError` (or a missing or unreadable file) is printed as
-    one line, ``geoface: error: …``, with exit status 2 and no traceback. An
+    Outputs that would replace one of the inputs are refused before any work
+    is done. A :class:`GeofaceError` (or any :class:`OSError`: a missing or
+    unreadable file, a read-only filesystem, a full disk) is printed as one
+    line, ``geoface: error: …``, with exit status 2 and no traceback. An
     interrupt (Ctrl-C) at any point — while the modules load, the options are
     read or the command runs — prints ``geoface: interrupted`` and returns 130.
     """
@@ -123,12 +125,16 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:  # --help, --version, or a one-line usage error
         return exc.code if isinstance(exc.code, int) else 2
     try:
+        from ._paths import check_outputs
+
+        check_outputs(args)
         return int(_command(args.command).run(args) or 0)
     except GeofaceError as exc:
         print(f"geoface: error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"geoface: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+    except OSError as exc:  # read-only filesystem, no permission, disk full, missing file …
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"geoface: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("geoface: interrupted", file=sys.stderr)

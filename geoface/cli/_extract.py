@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from .._errors import GeofaceError
@@ -99,10 +100,49 @@ def report(table, out: Path, what: str = "faces") -> int:
                 f"  {n_fb} faces had no neutral face of their own subject: "
                 "strains use the template (qc_reference_fallback)"
             )
+    normalised = table.info.get("label_normalised", {})
+    print_label_note(normalised.get("changed"), normalised.get("rows"))
     if not table.usable.any():
-        print("geoface: error: no face has usable landmarks; see qc_status in the table")
-        return 1
+        print(
+            "geoface: error: no face has usable landmarks; see qc_status in the table",
+            file=sys.stderr,
+        )
+        return 2
     return 0
+
+
+def print_label_note(changes: dict | None, values=None, column: str = "label") -> None:
+    """Say, on one line, which spellings of a label were read as one class."""
+    if changes:
+        from .._labelrule import describe_label_changes
+
+        print("  " + describe_label_changes(changes, values, column=column))
+
+
+def check_landmarks(landmarks, meta, source: Path) -> None:
+    """Refuse, before anything is written, landmark input without one usable face.
+
+    A header-only file, or one whose every face has a missing or non-numeric
+    coordinate, would give a table without features; the message says why.
+    Text in some coordinate cells is reported on stderr.
+    """
+    import numpy as np
+
+    note = meta.attrs.get("text_cells")
+    if len(landmarks) == 0:
+        raise GeofaceError(
+            f"{source} holds no faces (column names but no rows); give a file with one row of "
+            "landmarks per face"
+        )
+    finite = np.isfinite(landmarks).all(axis=(1, 2))
+    if not finite.any():
+        why = note or "every coordinate cell is empty, NaN or infinite"
+        raise GeofaceError(
+            f"none of the {len(landmarks)} faces in {source} has 68 finite landmarks: {why}; "
+            "nothing was written"
+        )
+    if note:
+        print(f"geoface: warning: {source}: {note}", file=sys.stderr)
 
 
 def run(args) -> int:
@@ -122,6 +162,7 @@ def run(args) -> int:
     from ..landmarks import IMAGE_QC_COLUMNS, read_landmark_input
 
     landmarks, meta = read_landmark_input(args.input)
+    check_landmarks(landmarks, meta, args.input)
     qc = None
     if "qc_status" in meta.columns:  # a landmark table written by 'extract' on images
         cols = [c for c in meta.columns if c in IMAGE_QC_COLUMNS]

@@ -15,6 +15,7 @@ _positive = positive_int
 
 def add_image_arguments(p: argparse.ArgumentParser) -> None:
     from ..landmarks import DETECTORS, LANDMARKERS, WEIGHTS_ENV
+    from ..landmarks._images import DEFAULT_MAX_PIXELS
 
     g = p.add_argument_group(
         "images",
@@ -90,6 +91,14 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
         "coordinates are always in original pixels (default 2048)",
     )
     g.add_argument(
+        "--max-pixels",
+        type=_positive,
+        default=DEFAULT_MAX_PIXELS,
+        help="pixel budget per image (width × height): an image whose header declares more is "
+        "too_large and is not decoded, so a corrupt or hostile file cannot exhaust the memory "
+        f"(default {DEFAULT_MAX_PIXELS:_}; raise it for genuine larger images)",
+    )
+    g.add_argument(
         "--detect-side",
         type=_positive,
         default=None,
@@ -120,6 +129,7 @@ def run_images(args, kind: str) -> int:
     from ..features import extract_table
     from ..landmarks import detect_landmarks, find_images, make_landmarker, write_landmark_csv
     from ._extract import report, resolve_mesh
+    from ._paths import refuse_onto_inputs
 
     t0 = time.perf_counter()
     if args.out.suffix.lower() not in (".csv", ".parquet", ".pq"):
@@ -128,6 +138,11 @@ def run_images(args, kind: str) -> int:
             "use .csv (default, readable in R/Excel) or .parquet"
         )
     mesh = resolve_mesh(args.mesh)
+    # the default landmark CSV (OUT_STEM.landmarks.csv) may not replace the input either
+    inputs = [("input", p) for p in (args.input, args.landmarks_file) if p is not None]
+    refuse_onto_inputs(
+        args.landmarks_out or _default_landmarks_out(args.out), inputs, option="--landmarks-out"
+    )
     sources = find_images(args.input)
     landmarker = make_landmarker(
         args.landmarker or "auto",
@@ -151,6 +166,7 @@ def run_images(args, kind: str) -> int:
         cache_dir=cache_dir,
         max_side=args.max_side,
         min_size=args.min_size,
+        max_pixels=args.max_pixels,
         workers=args.workers,
         progress=not args.quiet,
         overlays=args.overlays,

@@ -116,6 +116,15 @@ def run(args) -> int:
     from ._split import parse_folds
 
     table = FeatureTable.read(args.features)
+    if args.target in table.frame.columns:
+        from .._labelrule import normalise_labels
+        from ._extract import print_label_note
+
+        if args.target == "label":  # the table's labels were normalised as it was read
+            print_label_note(table.info.get("label_normalised_on_read"), column="label")
+        else:
+            target = table.frame[args.target]
+            print_label_note(normalise_labels(target)[1], target, args.target)
     splits = Splits.read(args.splits) if args.splits else None
     path = fit_run(
         table,

@@ -31,8 +31,10 @@ def parse_folds(value: str) -> int | str:
 def run(args) -> int:
     from ..features import FeatureTable
     from ..splits import make_splits
+    from ._extract import print_label_note
 
     table = FeatureTable.read(args.features)
+    raw_labels = table.info.get("label_normalised_on_read")
     splits = make_splits(
         table.frame,
         group=args.group,
@@ -49,4 +51,8 @@ def run(args) -> int:
         f"folds ({info['method']}, seed {args.seed}; rows per fold {sizes}) → {args.out}"
     )
     print(f"  excluded: {excluded}")
+    if args.target == "label":  # the table's labels were normalised as it was read
+        print_label_note(raw_labels, column="label")
+    else:
+        print_label_note(info.get("label_normalised"), table.frame[args.target], args.target)
     return 0

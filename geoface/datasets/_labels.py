@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._errors import GeofaceError
+from .._labelrule import normalise_label
 
 __all__ = ["CLASSES", "EXCLUDED", "SYNONYMS", "LabelMap", "read_label_map"]
 
@@ -49,7 +50,7 @@ _KEEP_HINT = "--keep {name} keeps it as its own class"
 
 
 def _key(token: object) -> str:
-    return str(token).strip().lower().replace("_", "-")
+    return normalise_label(token).replace("_", "-")
 
 
 def read_label_map(path: str | os.PathLike) -> dict[str, str]:

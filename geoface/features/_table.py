@@ -14,6 +14,7 @@ features: nothing the user gave disappears.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -25,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._atomic import atomic_path
+from .._atomic import replace_together, temp_sibling_file
 from .._errors import GeofaceError
+from .._labelrule import normalise_labels
 from ..mesh import Mesh
 from ._names import feature_map
 from ._transformer import MeshFeatures
@@ -132,7 +134,14 @@ class FeatureTable:
 
     # --------------------------------------------------------------------- I/O
     def write(self, path: str | os.PathLike) -> Path:
-        """Write the table and its two sidecars, each atomically; return the table path."""
+        """Write the table and its two sidecars together; return the table path.
+
+        The three files are written under temporary names first, then renamed
+        into place one after the other with interrupts held back. The sidecar
+        records the SHA-256 of the table and of the feature map, so a reader
+        (:meth:`read`) recognises a table and sidecars that do not belong
+        together (a process killed between two renames) and refuses them.
+        """
         path = Path(path)
         fmt = _format_of(path)
         meta_path, map_path = sidecar_paths(path)
@@ -148,16 +157,35 @@ class FeatureTable:
                 "mesh": self.mesh.to_dict(),
             }
         )
-        self.info = info
-        with atomic_path(map_path) as tmp:
-            feature_map(self.mesh).to_csv(tmp, index=False)
-        with atomic_path(meta_path) as tmp:
-            tmp.write_text(json.dumps(info, indent=1, default=str) + "\n", encoding="utf-8")
-        with atomic_path(path) as tmp:
+        tmps: list[Path] = []
+        try:
+            for final in (map_path, path, meta_path):
+                tmps.append(temp_sibling_file(final))
+            tmp_map, tmp_table, tmp_meta = tmps
+            feature_map(self.mesh).to_csv(tmp_map, index=False)
             if fmt == "csv":
-                self.frame.to_csv(tmp, index=False, float_format="%.10g")
+                self.frame.to_csv(tmp_table, index=False, float_format="%.10g")
             else:
-                self.frame.to_parquet(tmp, index=False)
+                self.frame.to_parquet(tmp_table, index=False)
+            info["content_sha256"] = {
+                "table": _sha256(tmp_table),
+                "feature_map": _sha256(tmp_map),
+            }
+            # what this write replaces: a reader that finds these beside the new sidecar
+            # knows the write was cut short
+            info["replaces_sha256"] = {
+                "table": _sha256(path) if path.is_file() else None,
+                "feature_map": _sha256(map_path) if map_path.is_file() else None,
+            }
+            tmp_meta.write_text(json.dumps(info, indent=1, default=str) + "\n", encoding="utf-8")
+            # every file is complete: rename the three into place as one step, the sidecar
+            # first, so that a process killed in between leaves a state the reader recognises
+            replace_together([(tmp_meta, meta_path), (tmp_map, map_path), (tmp_table, path)])
+        except BaseException:
+            for tmp in tmps:
+                tmp.unlink(missing_ok=True)
+            raise
+        self.info = info
         return path
 
     @classmethod
@@ -177,11 +205,17 @@ class FeatureTable:
             info = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise GeofaceError(f"cannot read {meta_path}: {exc}") from None
+        _check_content(path, info)
         mesh = Mesh.from_dict(info["mesh"])
         if fmt == "csv":
             frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=True)
         else:
             frame = pd.read_parquet(path)
+        if "label" in frame.columns:
+            normalised, changes = normalise_labels(frame["label"])
+            if changes:  # a table edited by hand, or written before the rule
+                frame["label"] = normalised
+                info["label_normalised_on_read"] = changes
         missing = [c for c in info.get("feature_names", []) if c not in frame.columns]
         if missing or "qc_status" not in frame.columns:
             what = missing[:3] if missing else ["qc_status"]
@@ -190,6 +224,42 @@ class FeatureTable:
                 "or belongs to another sidecar"
             )
         return cls(frame=frame, mesh=mesh, info=info)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_content(path: Path, info: dict) -> None:
+    """Refuse a table (or feature map) that a cut-short write left beside a newer sidecar.
+
+    :meth:`FeatureTable.write` renames the sidecar first, then the feature map,
+    then the table, and records the hashes of the files it replaces. A table
+    or feature map whose hash is one of those replaced is the old one beside
+    the new sidecar: refused. A table whose hash is neither the recorded nor a
+    replaced one was edited after it was written, and is read as it is (its
+    columns are checked against the sidecar). Tables written before the hashes
+    were recorded carry none and are read as they are.
+    """
+    recorded = info.get("content_sha256") if isinstance(info, dict) else None
+    replaced = info.get("replaces_sha256") if isinstance(info, dict) else None
+    if not isinstance(recorded, dict) or not isinstance(replaced, dict):
+        return
+    meta_path, map_path = sidecar_paths(path)
+    for key, file in (("table", path), ("feature_map", map_path)):
+        old = replaced.get(key)
+        if not old or old == recorded.get(key) or not file.is_file():
+            continue
+        if _sha256(file) == old:
+            raise GeofaceError(
+                f"{file} does not match its sidecar {meta_path.name}: it is the file an "
+                "interrupted write was replacing, beside that write's sidecar (another mesh "
+                "or other options); re-run 'geoface extract' to write them again"
+            )
 
 
 def _ordered_meta(meta: pd.DataFrame | None, n: int) -> pd.DataFrame:
@@ -279,6 +349,14 @@ def extract_table(
     """
     landmarks = np.asarray(landmarks, dtype=float)
     meta = _ordered_meta(meta, len(landmarks))
+    label_changes: dict[str, str] = {}
+    if "label" in meta.columns:
+        original = meta["label"].to_numpy(dtype=object)
+        normalised, label_changes = normalise_labels(original)
+        if label_changes:
+            meta["label"] = normalised
+            counts = pd.Series(original).value_counts()
+            label_counts = {k: int(counts.get(k, 0)) for k in label_changes}
     if qc is not None:
         qc = _check_qc(qc, len(landmarks))
         given = qc["qc_status"].astype(str).to_numpy()
@@ -327,4 +405,10 @@ def extract_table(
         "versions": _versions(),
         "feature_names": result.feature_names,
     }
+    if label_changes:
+        info["label_normalised"] = {
+            "rule": "stripped, inner spaces collapsed, lower case",
+            "changed": label_changes,
+            "rows": label_counts,
+        }
     return FeatureTable(frame=frame, mesh=transformer.mesh_, info=info)

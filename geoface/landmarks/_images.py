@@ -10,21 +10,33 @@ Every image goes through :func:`decode_image`, which
 * decodes very large JPEGs at a reduced size directly (libjpeg's DCT scaling)
   and downscales anything larger than ``max_side`` on its longer side, keeping
   the factor that maps working coordinates back to the original pixels;
+* reads the size the file's header declares before decoding anything, and
+  refuses an image above the pixel budget (``max_pixels``, default
+  :data:`DEFAULT_MAX_PIXELS`), so that a small file declaring an enormous
+  image (a decompression bomb) costs no memory;
+* reads regular files only (a device such as ``/dev/zero``, a pipe or a
+  socket named in a manifest is refused without being opened);
 * reports files it cannot use with an :class:`ImageReadError` whose
-  ``status`` is ``"unreadable"`` (missing, empty, truncated, not an image) or
-  ``"too_small"`` (shorter side below ``min_size``).
+  ``status`` is ``"unreadable"`` (missing, empty, truncated, not an image,
+  not a regular file), ``"too_large"`` (more pixels than ``max_pixels``, or a
+  file larger than ``max_bytes``) or ``"too_small"`` (shorter side below
+  ``min_size``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ._imagesize import declared_size
+
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "IMAGE_SUFFIXES",
     "ImageReadError",
     "LoadedImage",
@@ -49,13 +61,17 @@ IMAGE_SUFFIXES: tuple[str, ...] = (
     ".pnm",
 )
 
+#: Default pixel budget of one image (width × height as decoded): 100 megapixels,
+#: more than any camera's photograph; raise it with ``max_pixels`` (``--max-pixels``).
+DEFAULT_MAX_PIXELS: int = 100_000_000
+
 
 class ImageReadError(Exception):
     """An image that cannot be used, with the ``qc_status`` it earns.
 
     Attributes
     ----------
-    status : {"unreadable", "too_small"}
+    status : {"unreadable", "too_large", "too_small"}
     message : str
         One line saying why, e.g. ``"empty file (0 bytes)"``.
     """
@@ -106,11 +122,48 @@ def to_original(points: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
     return (p + 0.5) * s - 0.5
 
 
-def read_image_bytes(path: str | os.PathLike) -> bytes:
-    """Read a file's bytes, turning every failure into ``ImageReadError('unreadable')``."""
+def read_image_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> bytes:
+    """Read a file's bytes, turning every failure into an :class:`ImageReadError`.
+
+    Parameters
+    ----------
+    path : path-like
+    max_bytes : int, optional
+        Files larger than this are ``too_large`` (not read).
+
+    Only regular files are read: a device (``/dev/zero``), a pipe or a socket
+    is ``unreadable`` without being opened, so it can neither hang the run
+    nor fill the memory.
+    """
     p = Path(path)
     try:
-        data = p.read_bytes()
+        info = os.stat(p)
+    except FileNotFoundError:
+        raise ImageReadError("unreadable", "file not found") from None
+    except OSError as exc:
+        raise ImageReadError("unreadable", f"cannot read file: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageReadError("unreadable", "is a folder, not an image file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = (
+            "a device"
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+            else "a pipe"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(info.st_mode)
+            else "a special file"
+        )
+        raise ImageReadError("unreadable", f"not a regular file ({kind}); not read")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise ImageReadError(
+            "too_large",
+            f"file of {info.st_size / 1e6:.0f} MB is larger than the {max_bytes / 1e6:.0f} MB "
+            "an image within the pixel budget needs; raise --max-pixels to read it",
+        )
+    try:
+        with open(p, "rb") as fh:  # at most one byte past the limit is read
+            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise ImageReadError("unreadable", "file not found") from None
     except IsADirectoryError:
@@ -119,7 +172,22 @@ def read_image_bytes(path: str | os.PathLike) -> bytes:
         raise ImageReadError("unreadable", f"cannot read file: {exc.strerror or exc}") from None
     if not data:
         raise ImageReadError("unreadable", "empty file (0 bytes)")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ImageReadError("too_large", f"file grew beyond {max_bytes / 1e6:.0f} MB while read")
     return data
+
+
+def _check_budget(size: tuple[int, int], reduced: int, max_pixels: int | None) -> None:
+    if max_pixels is None:
+        return
+    pixels = (size[0] // reduced) * (size[1] // reduced)
+    if pixels > max_pixels:
+        raise ImageReadError(
+            "too_large",
+            f"declares {size[0]}×{size[1]} px ({size[0] * size[1] / 1e6:.0f} megapixels), above "
+            f"the budget of {max_pixels / 1e6:g} megapixels; not decoded (raise --max-pixels "
+            "if the image is genuine)",
+        )
 
 
 def _jpeg_info(data: bytes) -> tuple[tuple[int, int] | None, bool]:
@@ -199,7 +267,12 @@ def _to_rgb(img: np.ndarray) -> np.ndarray:
 
 
 def decode_image(
-    data: bytes, *, max_side: int = 2048, min_size: int = 32, sha1: str | None = None
+    data: bytes,
+    *,
+    max_side: int = 2048,
+    min_size: int = 32,
+    sha1: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> LoadedImage:
     """Decode image bytes to a working RGB image.
 
@@ -215,6 +288,10 @@ def decode_image(
         Images whose shorter side is below this many pixels are ``too_small``.
     sha1 : str, optional
         The SHA-1 of ``data`` when already known.
+    max_pixels : int or None, default=DEFAULT_MAX_PIXELS
+        Pixel budget: an image whose header declares more pixels (after
+        JPEG's reduced-size decoding) is ``too_large`` and never decoded.
+        None lifts the limit.
 
     Returns
     -------
@@ -224,12 +301,23 @@ def decode_image(
     ------
     ImageReadError
         ``status="unreadable"`` when the bytes are not a decodable image,
+        ``status="too_large"`` when the declared size exceeds ``max_pixels``,
         ``status="too_small"`` when the image is smaller than ``min_size``.
     """
     import cv2
 
     if not data:
         raise ImageReadError("unreadable", "empty file (0 bytes)")
+    kind, declared = declared_size(data)
+    if kind is None:
+        raise ImageReadError(
+            "unreadable",
+            "not a decodable image (not a JPEG, PNG, BMP, TIFF, WebP, GIF, JPEG 2000 or PNM file)",
+        )
+    if declared is None:
+        raise ImageReadError(
+            "unreadable", f"{kind} header does not state the image size (truncated or corrupt)"
+        )
     digest = sha1 or hashlib.sha1(data).hexdigest()
     buf = np.frombuffer(data, dtype=np.uint8)
     flags = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH  # applies EXIF orientation
@@ -248,7 +336,8 @@ def decode_image(
             if max(jpeg) >= factor * max_side and min(jpeg) >= factor * min_size:
                 flags, reduced = flag, factor
                 break
-    elif data[:8] == b"\x89PNG\r\n\x1a\n":
+    _check_budget(declared, reduced, max_pixels)
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
         if b"IEND" not in data[-32:]:
             raise ImageReadError("unreadable", "truncated PNG (no IEND chunk at the end)")
         if _png_has_alpha(data):
@@ -284,6 +373,22 @@ def decode_image(
     return LoadedImage(image=np.ascontiguousarray(rgb), size=size, scale=scale, sha1=digest)
 
 
-def load_image(path: str | os.PathLike, *, max_side: int = 2048, min_size: int = 32) -> LoadedImage:
+def load_image(
+    path: str | os.PathLike,
+    *,
+    max_side: int = 2048,
+    min_size: int = 32,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> LoadedImage:
     """Read and decode one image file; see :func:`decode_image`."""
-    return decode_image(read_image_bytes(path), max_side=max_side, min_size=min_size)
+    data = read_image_bytes(path, max_bytes=max_file_bytes(max_pixels))
+    return decode_image(data, max_side=max_side, min_size=min_size, max_pixels=max_pixels)
+
+
+def max_file_bytes(max_pixels: int | None) -> int | None:
+    """The largest file worth reading under a pixel budget: 8 bytes a pixel, at least 64 MB.
+
+    An uncompressed 16-bit RGBA image needs 8 bytes a pixel; a larger file
+    cannot hold an image within the budget (or holds far more than one image).
+    """
+    return None if max_pixels is None else max(8 * int(max_pixels), 64_000_000)

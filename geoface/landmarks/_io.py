@@ -184,9 +184,57 @@ def read_landmark_csv(path: PathLike) -> tuple[np.ndarray, pd.DataFrame]:
         msg = str(exc).splitlines()[0]
         raise GeofaceError(f"cannot parse {path} as CSV: {msg}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if "x_0" not in frame.columns:
+        _refuse_other_delimiter(path, frame)
     landmarks = landmarks_from_frame(frame, source=str(path))
     meta = frame.drop(columns=list(LANDMARK_COLUMNS))
+    note = text_cells_note(frame)
+    if note:
+        meta.attrs["text_cells"] = note
     return landmarks, meta
+
+
+def _refuse_other_delimiter(path: Path, frame: pd.DataFrame) -> None:
+    """Name the delimiter when a file separated by ``;``, tabs or ``|`` was read as commas."""
+    header = ",".join(str(c) for c in frame.columns)
+    for sep, name in ((";", "semicolons (;)"), ("\t", "tabs"), ("|", "vertical bars (|)")):
+        if "x_0" in [c.strip() for c in header.split(sep)]:
+            raise GeofaceError(
+                f"{path} is separated by {name}, not commas; geoface reads comma-separated "
+                "CSV (columns x_0..x_67, y_0..y_67): save it as comma-separated, with '.' "
+                "as the decimal point"
+            )
+
+
+def text_cells_note(frame: pd.DataFrame) -> str | None:
+    """One line saying how many coordinate cells held text instead of a number, with an example.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A landmark table (``x_0 … y_67`` columns, names stripped).
+
+    Returns
+    -------
+    str or None
+        E.g. ``"3 coordinate cells held text, not a number (e.g. x_5 = '1,5' in row 2)"``;
+        None when every non-empty cell is a number.
+    """
+    cols = [c for c in LANDMARK_COLUMNS if c in frame.columns]
+    raw = frame[cols]
+    numbers = raw.apply(pd.to_numeric, errors="coerce")
+    text = numbers.isna() & raw.notna() & (raw.astype(str).apply(lambda c: c.str.strip()) != "")
+    n = int(text.to_numpy().sum())
+    if not n:
+        return None
+    row, col = np.argwhere(text.to_numpy())[0]
+    where = f"id {frame['id'].iloc[row]!r}" if "id" in frame.columns else f"data row {row + 1}"
+    value = raw.iloc[row, col]
+    hint = " (a decimal comma? write '.')" if "," in str(value) else ""
+    return (
+        f"{n} coordinate cell(s) held text, not a number, e.g. {cols[col]} = {str(value)!r} "
+        f"in {where}{hint}; such faces are read as missing landmarks"
+    )
 
 
 def write_landmark_csv(

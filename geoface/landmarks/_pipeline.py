@@ -18,7 +18,14 @@ from typing import Any
 from .._errors import GeofaceError
 from ._backends import Faces, Landmarker
 from ._cache import LandmarkCache
-from ._images import ImageReadError, LoadedImage, decode_image, read_image_bytes
+from ._images import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    LoadedImage,
+    decode_image,
+    max_file_bytes,
+    read_image_bytes,
+)
 from ._rows import (
     _FACES_MODES,
     IMAGE_STATUSES,
@@ -61,6 +68,7 @@ def detect_landmarks(
     progress: bool = True,
     overlays: str | os.PathLike | None = None,
     mesh=None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> ImageLandmarks:
     """Find the faces and landmarks of every image of ``sources``.
 
@@ -94,6 +102,10 @@ def detect_landmarks(
         Folder for one JPEG per image with its faces, landmarks and mesh drawn.
     mesh : Mesh, optional
         The mesh drawn on overlays (default mesh when None).
+    max_pixels : int or None, default=DEFAULT_MAX_PIXELS
+        Pixel budget per image: an image whose header declares more pixels is
+        ``too_large`` and never decoded (files larger than such an image can
+        be are not read). None lifts the limit.
 
     Returns
     -------
@@ -121,7 +133,7 @@ def detect_landmarks(
         if path is None:
             return _Loaded(i, status="unreadable", note="no path given in the manifest")
         try:
-            data = read_image_bytes(path)
+            data = read_image_bytes(path, max_bytes=max_file_bytes(max_pixels))
         except ImageReadError as exc:
             return _Loaded(i, status=exc.status, note=exc.message)
         sha1 = hashlib.sha1(data).hexdigest()
@@ -129,7 +141,9 @@ def detect_landmarks(
         if cached is not None and not need_pixels:
             return _Loaded(i, sha1=sha1, cached=cached)
         try:
-            img = decode_image(data, max_side=max_side, min_size=min_size, sha1=sha1)
+            img = decode_image(
+                data, max_side=max_side, min_size=min_size, sha1=sha1, max_pixels=max_pixels
+            )
         except ImageReadError as exc:
             return _Loaded(i, sha1=sha1, status=exc.status, note=exc.message)
         return _Loaded(i, sha1=sha1, image=img, cached=cached)
@@ -246,6 +260,7 @@ def detect_landmarks(
             "faces": faces,
             "max_side": int(max_side),
             "min_size": int(min_size),
+            "max_pixels": None if max_pixels is None else int(max_pixels),
             "workers": workers,
             "batch_size": landmarker.batch_size,
         },

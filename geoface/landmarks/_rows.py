@@ -8,7 +8,10 @@ Every image given yields at least one row, with an image-level ``qc_status``:
 ``fallback_box``    the detector missed; a face filling the frame was found on
                     a border-extended copy at a lower threshold (tight crop)
 ``no_face``         no face found (or, for ``file``, no landmarks recorded)
-``unreadable``      missing, empty, truncated, corrupt or not an image
+``unreadable``      missing, empty, truncated, corrupt, not an image, or not a
+                    regular file (a device such as ``/dev/zero``, a pipe)
+``too_large``       declares more pixels than the budget (``max_pixels``), or
+                    the file is larger than such an image can be; not decoded
 ``too_small``       shorter side below ``min_size`` pixels
 ``error``           the backend failed on this image (message in ``qc_note``)
 ==================  ==========================================================
@@ -38,6 +41,7 @@ IMAGE_STATUSES: tuple[str, ...] = (
     "fallback_box",
     "no_face",
     "unreadable",
+    "too_large",
     "too_small",
     "error",
 )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
+from .._labelrule import normalise_labels
 from ..features import FeatureTable
 from ..metrics import label_strings
 from ..splits import Splits
@@ -101,7 +102,8 @@ def prepare_data(
         status[(status == "ok") & (fold < 0)] = "not_in_splits"
     used = status == "ok"
     # whole numbers name their classes "0", "1" … even when empty cells made the column float
-    labels = label_strings(frame.loc[used, target]).astype(str)
+    # and labels that differ only by case or spaces name one class
+    labels = normalise_labels(label_strings(frame.loc[used, target]))[0].astype(str)
     classes = sorted(np.unique(labels).tolist())
     if len(classes) < 2:
         only = classes[0] if classes else "none"
