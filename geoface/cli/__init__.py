@@ -21,6 +21,7 @@ from . import (
     _mesh,
     _predict,
     _report,
+    _score_landmarks,
     _simulate,
     _split,
 )
@@ -33,6 +34,7 @@ COMMANDS = {
     "manifest": _manifest,
     "simulate": _simulate,
     "extract": _extract,
+    "score-landmarks": _score_landmarks,
     "split": _split,
     "fit": _fit,
     "predict": _predict,

@@ -36,6 +36,14 @@ from ._io import (
 from ._pipeline import detect_landmarks
 from ._registry import DETECTORS, LANDMARKERS, make_detector, make_landmarker
 from ._rows import IMAGE_QC_COLUMNS, IMAGE_STATUSES, ImageLandmarks, yaw_proxy
+from ._scoring import (
+    SCORE_REGIONS,
+    LandmarkScores,
+    cumulative_error,
+    score_landmarks,
+    write_landmark_scores,
+)
+from ._scoring_figure import plot_cumulative_error
 from ._sfd import S3fdDetector
 from ._sources import ImageSources, find_images, input_kind
 
@@ -49,6 +57,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "LANDMARKERS",
     "LANDMARK_COLUMNS",
+    "SCORE_REGIONS",
     "WEIGHTS_ENV",
     "DlibLandmarker",
     "FaceDetector",
@@ -60,10 +69,12 @@ __all__ = [
     "ImageReadError",
     "ImageSources",
     "LandmarkCache",
+    "LandmarkScores",
     "Landmarker",
     "LoadedImage",
     "S3fdDetector",
     "WholeImageDetector",
+    "cumulative_error",
     "decode_image",
     "detect_landmarks",
     "dlib_available",
@@ -76,13 +87,16 @@ __all__ = [
     "load_image",
     "make_detector",
     "make_landmarker",
+    "plot_cumulative_error",
     "read_image_bytes",
     "read_landmark_csv",
     "read_landmark_input",
     "read_landmarks_npz",
     "read_pts",
     "resolve_device",
+    "score_landmarks",
     "write_landmark_csv",
+    "write_landmark_scores",
     "write_landmarks_npz",
     "write_pts",
     "yaw_proxy",
