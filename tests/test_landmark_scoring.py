@@ -136,8 +136,8 @@ def test_mirror_average_is_exactly_mirror_symmetric():
     w = img.shape[1]
     flipped = np.ascontiguousarray(img[:, ::-1])
     fbox = np.array([[w - 1 - box[0, 2], box[0, 1], w - 1 - box[0, 0], box[0, 3]]])
-    plain = DlibLandmarker(detector="none")
-    averaged = DlibLandmarker(detector="none", mirror_average=True)
+    plain = DlibLandmarker(detector="none", upsample=0)
+    averaged = DlibLandmarker(detector="none", mirror_average=True, upsample=0)
     a = averaged.fit([img], [box])[0][0]
     b = averaged.fit([flipped], [fbox])[0][0]
     b[:, 0] = w - 1 - b[:, 0]
@@ -145,7 +145,8 @@ def test_mirror_average_is_exactly_mirror_symmetric():
     p = plain.fit([img], [box])[0][0]
     assert 0 < np.abs(a - p).max() < 10  # a different, close fit
     assert averaged.fingerprint()["mirror_average"] is True
-    assert "mirror_average" not in plain.fingerprint()
+    assert "mirror_average" not in plain.fingerprint() and "upsample" not in plain.fingerprint()
+    assert DlibLandmarker(detector="none").fingerprint()["upsample"] == 200  # the default
     # upsampling: a quarter-size image fitted at 200 px lands near the full-size fit
     small = cv2.resize(img, (w // 4, img.shape[0] // 4), interpolation=cv2.INTER_AREA)
     sbox = (box + 0.5) / 4 - 0.5

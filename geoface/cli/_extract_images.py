@@ -122,16 +122,16 @@ def add_denoise_arguments(g) -> None:
     g.add_argument(
         "--mirror-average",
         action="store_true",
-        help="dlib: also fit the mirrored image and average the two fits (half the speed; "
-        "off by default: it changed the error little on HELEN, see the README)",
+        help="dlib: also fit the mirrored image and average the two fits (twice the fitting "
+        "time; it helped ~100-px faces a little, see the README)",
     )
     g.add_argument(
         "--upsample",
         type=int,
-        default=0,
+        default=None,
         metavar="PX",
-        help="dlib: fit faces smaller than PX pixels on a crop upsampled to PX (0: off, "
-        "the default)",
+        help="dlib: fit faces smaller than PX pixels on a crop upsampled to PX (default 200; "
+        "0: off)",
     )
 
 

@@ -3,7 +3,14 @@ detection on images (face-alignment FAN, dlib, or files that already exist)."""
 
 from ._backends import FaceDetector, Faces, Landmarker, WholeImageDetector
 from ._cache import LandmarkCache
-from ._dlib import DLIB_MODEL_FILE, DlibLandmarker, HogDetector, dlib_available, dlib_model_path
+from ._dlib import (
+    DLIB_MODEL_FILE,
+    DLIB_UPSAMPLE,
+    DlibLandmarker,
+    HogDetector,
+    dlib_available,
+    dlib_model_path,
+)
 from ._fan import (
     FAN_WEIGHT_FILES,
     FAN_WEIGHT_URLS,
@@ -50,6 +57,7 @@ from ._sources import ImageSources, find_images, input_kind
 __all__ = [
     "DETECTORS",
     "DLIB_MODEL_FILE",
+    "DLIB_UPSAMPLE",
     "FAN_WEIGHT_FILES",
     "FAN_WEIGHT_URLS",
     "IMAGE_QC_COLUMNS",

@@ -87,7 +87,7 @@ def make_landmarker(
     table: str | os.PathLike | None = None,
     allow_download: bool | None = None,
     mirror_average: bool = False,
-    upsample: int = 0,
+    upsample: int | None = None,
 ) -> Landmarker:
     """Build a landmark backend by name.
 
@@ -112,7 +112,8 @@ def make_landmarker(
         was asked for explicitly.
     mirror_average, upsample
         Landmark denoising of the ``dlib`` backend (see
-        :class:`~geoface.landmarks.DlibLandmarker`); an error for the others.
+        :class:`~geoface.landmarks.DlibLandmarker`; ``upsample=None`` is its
+        default, 200 px); asking another backend for them is an error.
 
     Returns
     -------
@@ -151,7 +152,9 @@ def make_landmarker(
             "add --landmarker dlib or leave them out"
         )
     if name == "dlib":
-        options.update(mirror_average=mirror_average, upsample=upsample)
+        options["mirror_average"] = mirror_average
+        if upsample is not None:
+            options["upsample"] = upsample
     if name == "file":
         if detector not in ("auto", "none"):
             raise GeofaceError(
