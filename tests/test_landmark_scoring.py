@@ -16,7 +16,7 @@ from geoface.landmarks import (
     score_landmarks,
     write_landmark_csv,
 )
-from tests.conftest import HELEN, needs_dlib, needs_helen
+from tests.conftest import HELEN, needs_dlib, needs_helen, write_image
 
 
 @pytest.fixture()
@@ -118,9 +118,15 @@ def test_command_scores_a_landmark_csv_against_pts(tmp_path, truth, capsys):
     assert code == 2 and "apply when images are run through" in capsys.readouterr().err
 
 
-def test_levers_belong_to_dlib():
+def test_levers_belong_to_dlib(tmp_path, capsys):
     with pytest.raises(GeofaceError, match="apply to the dlib landmarker, not 'file'"):
         make_landmarker("file", mirror_average=True)
+    make_landmarker("file", upsample=0)  # off is fine for any backend
+    write_image(tmp_path / "img" / "a.png")
+    args = ["extract", str(tmp_path / "img"), "--out", str(tmp_path / "f.csv")]
+    code = main([*args, "--landmarker", "file", "--upsample", "100"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "apply to the dlib landmarker" in err
 
 
 @needs_dlib
