@@ -17,15 +17,23 @@ from geoface.mesh import Mesh, mirror_shapes
 
 
 def _reference_features(shape, mesh):
-    """Slow, obvious implementation: loops, shoelace areas, law of cosines."""
+    """Slow, obvious implementation: loops, shoelace areas, law of cosines.
+
+    Angles are those of the triangle with side lengths ``sqrt(l**2 + eps**2)``
+    (``l`` in IODs, ``eps`` the mesh's angle regularisation).
+    """
     iod = np.linalg.norm(shape[42:48].mean(0) - shape[36:42].mean(0))
+    eps = mesh.angle_regularisation
     areas, angles = [], []
     for a, b, c in mesh.triangles:
         pa, pb, pc = shape[a], shape[b], shape[c]
         areas.append(
             abs((pb[0] - pa[0]) * (pc[1] - pa[1]) - (pc[0] - pa[0]) * (pb[1] - pa[1])) / 2 / iod**2
         )
-        la, lb, lc = np.linalg.norm(pb - pc), np.linalg.norm(pa - pc), np.linalg.norm(pa - pb)
+        la, lb, lc = (
+            np.sqrt((np.linalg.norm(u - v) / iod) ** 2 + eps**2)
+            for u, v in ((pb, pc), (pa, pc), (pa, pb))
+        )
         for opp, s1, s2 in ((la, lb, lc), (lb, la, lc), (lc, la, lb)):
             angles.append(np.degrees(np.arccos((s1**2 + s2**2 - opp**2) / (2 * s1 * s2))))
     strains = []
@@ -49,9 +57,15 @@ def test_golden_values_on_fixed_shapes(template, mesh):
     x = f.transform(template)[0]
     assert tuple(mesh.triangles[36]) == (21, 22, 27)
     assert x[names.index("tri_036_area")] == pytest.approx(0.0519915505, abs=1e-10)
-    assert x[names.index("tri_036_angle_1")] == pytest.approx(52.27581889858412, abs=1e-9)
-    assert x[names.index("tri_036_angle_2")] == pytest.approx(52.27581889858412, abs=1e-9)
-    assert x[names.index("tri_036_angle_3")] == pytest.approx(75.44836220283176, abs=1e-9)
+    # regularised angles (eps = 0.01 IOD), from the law-of-cosines reference above;
+    # the plain angles were 52.27581889858412, 52.27581889858412, 75.44836220283176
+    assert x[names.index("tri_036_angle_1")] == pytest.approx(52.282665863398655, abs=1e-9)
+    assert x[names.index("tri_036_angle_2")] == pytest.approx(52.282665863398655, abs=1e-9)
+    assert x[names.index("tri_036_angle_3")] == pytest.approx(75.43466827320269, abs=1e-9)
+    plain = Mesh(mesh.template, mesh.triangles, angle_regularisation=0.0)
+    x0 = MeshFeatures(mesh=plain).fit(None).transform(template)[0]
+    assert x0[names.index("tri_036_angle_1")] == pytest.approx(52.27581889858412, abs=1e-9)
+    assert x0[names.index("tri_036_angle_3")] == pytest.approx(75.44836220283176, abs=1e-9)
     assert x[:107].sum() == pytest.approx(4.000473526684, abs=1e-9)
     np.testing.assert_allclose(x[4 * 107 :], 0.0, atol=1e-12)  # template vs itself
     # open the mouth by 0.2 IOD: the inner-lip edge 62-66 goes 0.086955 -> 0.286955

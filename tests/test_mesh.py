@@ -16,7 +16,10 @@ from geoface.mesh import (
 from tests.conftest import needs_helen
 
 #: The built-in mesh's identity. Changing it changes every saved table's meaning.
-DEFAULT_HASH = "f9af81bdfe9cdc73"
+# the hash covers the angle regularisation; the same mesh with plain angles
+# (as saved before the regularisation existed) keeps its old hash
+DEFAULT_HASH = "562f97f6b71daf64"
+PLAIN_ANGLES_HASH = "f9af81bdfe9cdc73"
 
 
 def test_template_is_exactly_symmetric_in_iod_units(template):
@@ -161,3 +164,21 @@ def test_built_in_template_rebuilds_from_helen(helen_pts, template):
 
     rebuilt = build_template(np.stack([read_pts(p) for p in helen_pts]))
     np.testing.assert_allclose(rebuilt, template, atol=2e-6)
+
+
+def test_meshes_saved_before_angle_regularisation_keep_their_meaning(mesh, sim):
+    from geoface.features import extract_table
+
+    assert mesh.angle_regularisation == 0.01
+    old = json.loads(json.dumps(mesh.to_dict()))
+    del old["angle_regularisation"]
+    old["hash"] = PLAIN_ANGLES_HASH
+    legacy = Mesh.from_dict(old)  # an old sidecar: plain angles, old hash
+    assert legacy.angle_regularisation == 0.0 and legacy.hash == PLAIN_ANGLES_HASH
+    assert Mesh.from_dict(json.loads(json.dumps(legacy.to_dict()))) == legacy
+    old_table = extract_table(sim.landmarks[:4], mesh=legacy)
+    new_table = extract_table(sim.landmarks[:4])
+    with pytest.raises(GeofaceError, match=f"mesh {PLAIN_ANGLES_HASH} differs.*cannot be mixed"):
+        new_table.check_compatible(old_table)
+    with pytest.raises(GeofaceError, match=r"angle_regularisation=-1\.0 is not a finite number"):
+        Mesh(mesh.template, mesh.triangles, angle_regularisation=-1.0)

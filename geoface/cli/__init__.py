@@ -22,6 +22,7 @@ COMMANDS = {
     "manifest": "_manifest",
     "simulate": "_simulate",
     "extract": "_extract",
+    "score-landmarks": "_score_landmarks",
     "split": "_split",
     "fit": "_fit",
     "predict": "_predict",

@@ -64,8 +64,12 @@ class MeshFeatures(TransformerMixin, BaseEstimator):
     For every triangle of the mesh: its area divided by the squared
     inter-ocular distance (IOD) and its three interior angles in degrees; for
     every edge: its strain ``(length / IOD) / (reference length / IOD_ref) - 1``.
-    All features are invariant to translation, rotation and uniform scaling of
-    the input, so no alignment step is needed before them.
+    Angles are regularised by the mesh's ``angle_regularisation`` (0.01 IOD)
+    so that they stay continuous when points of a triangle coincide, as the
+    inner-lip points do on a closed mouth (see
+    :func:`geoface.features.compute_geometry`). All features are invariant to
+    translation, rotation and uniform scaling of the input, so no alignment
+    step is needed before them, and a mirrored face gives the mirrored features.
 
     Parameters
     ----------

@@ -3,7 +3,14 @@ detection on images (face-alignment FAN, dlib, or files that already exist)."""
 
 from ._backends import FaceDetector, Faces, Landmarker, WholeImageDetector
 from ._cache import LandmarkCache
-from ._dlib import DLIB_MODEL_FILE, DlibLandmarker, HogDetector, dlib_available, dlib_model_path
+from ._dlib import (
+    DLIB_MODEL_FILE,
+    DLIB_UPSAMPLE,
+    DlibLandmarker,
+    HogDetector,
+    dlib_available,
+    dlib_model_path,
+)
 from ._fan import (
     FAN_WEIGHT_FILES,
     FAN_WEIGHT_URLS,
@@ -36,12 +43,21 @@ from ._io import (
 from ._pipeline import detect_landmarks
 from ._registry import DETECTORS, LANDMARKERS, make_detector, make_landmarker
 from ._rows import IMAGE_QC_COLUMNS, IMAGE_STATUSES, ImageLandmarks, yaw_proxy
+from ._scoring import (
+    SCORE_REGIONS,
+    LandmarkScores,
+    cumulative_error,
+    score_landmarks,
+    write_landmark_scores,
+)
+from ._scoring_figure import plot_cumulative_error
 from ._sfd import S3fdDetector
 from ._sources import ImageSources, find_images, input_kind
 
 __all__ = [
     "DETECTORS",
     "DLIB_MODEL_FILE",
+    "DLIB_UPSAMPLE",
     "FAN_WEIGHT_FILES",
     "FAN_WEIGHT_URLS",
     "IMAGE_QC_COLUMNS",
@@ -49,6 +65,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "LANDMARKERS",
     "LANDMARK_COLUMNS",
+    "SCORE_REGIONS",
     "WEIGHTS_ENV",
     "DlibLandmarker",
     "FaceDetector",
@@ -60,10 +77,12 @@ __all__ = [
     "ImageReadError",
     "ImageSources",
     "LandmarkCache",
+    "LandmarkScores",
     "Landmarker",
     "LoadedImage",
     "S3fdDetector",
     "WholeImageDetector",
+    "cumulative_error",
     "decode_image",
     "detect_landmarks",
     "dlib_available",
@@ -76,13 +95,16 @@ __all__ = [
     "load_image",
     "make_detector",
     "make_landmarker",
+    "plot_cumulative_error",
     "read_image_bytes",
     "read_landmark_csv",
     "read_landmark_input",
     "read_landmarks_npz",
     "read_pts",
     "resolve_device",
+    "score_landmarks",
     "write_landmark_csv",
+    "write_landmark_scores",
     "write_landmarks_npz",
     "write_pts",
     "yaw_proxy",

@@ -18,10 +18,22 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import MissingDependencyError
+from .._convention import MIRROR_PERMUTATION
+from .._errors import GeofaceError, MissingDependencyError
 from ._backends import FaceDetector, Landmarker
 
-__all__ = ["DLIB_MODEL_FILE", "DlibLandmarker", "HogDetector", "dlib_available", "dlib_model_path"]
+__all__ = [
+    "DLIB_MODEL_FILE",
+    "DLIB_UPSAMPLE",
+    "DlibLandmarker",
+    "HogDetector",
+    "dlib_available",
+    "dlib_model_path",
+]
+
+#: Faces smaller than this (pixels, longer side of the detected box) are fitted
+#: upsampled to it by default (see :class:`DlibLandmarker`).
+DLIB_UPSAMPLE = 200
 
 #: The 68-point shape predictor's file name inside ``face_recognition_models/models``.
 DLIB_MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
@@ -195,6 +207,22 @@ class DlibLandmarker(Landmarker):
         Tight-crop fallback (see :class:`~geoface.landmarks.Landmarker`).
     model_path : path, optional
         Another dlib 68-point model file.
+    mirror_average : bool, default=False
+        Also fit the horizontally flipped image, map its points back
+        (un-flip, then relabel through the 68-point mirror permutation) and
+        average the two fits. It doubles the fitting time; on HELEN it
+        lowered the error of ~100-pixel faces a little (median NME -0.0008)
+        and not measurably that of larger ones, so it is off by default (see
+        the README's "Landmark quality, measured").
+    upsample : int, default=200
+        Faces whose detected box is smaller than this many pixels are fitted
+        on a crop around them resized (bicubic) so that the box is this
+        size, then mapped back to the image (sub-pixel coordinates). On
+        HELEN faces shrunk to ~100 pixels it lowered the median NME from
+        0.0274 to 0.0263 (better on 77 % of faces), and on 128-pixel CK+
+        crops the left/right disagreement of the fit by 11 %; larger faces
+        are fitted as they are. 0 fits every face at the image's own
+        resolution (the behaviour before this option).
     """
 
     name = "dlib"
@@ -207,9 +235,18 @@ class DlibLandmarker(Landmarker):
         n_jobs: int | None = None,
         fallback: bool = True,
         model_path: str | os.PathLike | None = None,
+        mirror_average: bool = False,
+        upsample: int = DLIB_UPSAMPLE,
     ):
         from ._registry import make_detector
 
+        if not (isinstance(upsample, int | np.integer) and 0 <= upsample <= 4096):
+            raise GeofaceError(
+                f"upsample={upsample!r} is not a whole number of pixels in [0, 4096]; use 0 "
+                "(off) or the face size to fit small faces at, e.g. 200"
+            )
+        self.mirror_average = bool(mirror_average)
+        self.upsample = int(upsample)
         dlib = _import_dlib()
         self.model_path = Path(model_path) if model_path is not None else dlib_model_path()
         self.n_jobs = _default_jobs() if n_jobs is None else max(1, int(n_jobs))
@@ -225,22 +262,74 @@ class DlibLandmarker(Landmarker):
         self._predictor = dlib.shape_predictor(str(self.model_path))
         self._rect = dlib.rectangle
 
+    def _predict(self, img: np.ndarray, box) -> np.ndarray:
+        x0, y0, x1, y1 = box
+        rect = self._rect(round(x0), round(y0), round(x1), round(y1))
+        return np.array([(p.x, p.y) for p in self._predictor(img, rect).parts()], dtype=float)
+
+    def _fit_box(self, img: np.ndarray, box) -> np.ndarray:
+        """Fit one face, on an upsampled crop when it is smaller than ``upsample``."""
+        x0, y0, x1, y1 = (float(v) for v in box)
+        side = max(x1 - x0, y1 - y0, 1.0)
+        if not self.upsample or side >= self.upsample:
+            return self._predict(img, (x0, y0, x1, y1))
+        import cv2
+
+        h, w = img.shape[:2]
+        margin = 0.5 * side
+        cx0, cy0 = max(0, int(np.floor(x0 - margin))), max(0, int(np.floor(y0 - margin)))
+        cx1, cy1 = min(w, int(np.ceil(x1 + margin)) + 1), min(h, int(np.ceil(y1 + margin)) + 1)
+        if cx1 <= cx0 or cy1 <= cy0:  # a box outside the image: fit it as it is
+            return self._predict(img, (x0, y0, x1, y1))
+        crop = img[cy0:cy1, cx0:cx1]
+        scale = self.upsample / side
+        size = (max(1, round((cx1 - cx0) * scale)), max(1, round((cy1 - cy0) * scale)))
+        big = np.ascontiguousarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
+        fx, fy = size[0] / (cx1 - cx0), size[1] / (cy1 - cy0)
+        # pixel centres: x_big + 0.5 = (x - cx0 + 0.5) * fx
+        to_big = np.array([fx, fy, fx, fy])
+        offset = np.array([cx0, cy0, cx0, cy0], dtype=float)
+        pts = self._predict(big, (np.array([x0, y0, x1, y1]) - offset + 0.5) * to_big - 0.5)
+        pts[:, 0] = (pts[:, 0] + 0.5) / fx - 0.5 + cx0
+        pts[:, 1] = (pts[:, 1] + 0.5) / fy - 0.5 + cy0
+        return pts
+
+    def _fit_face(self, img: np.ndarray, box) -> np.ndarray:
+        pts = self._fit_box(img, box)
+        if not self.mirror_average:
+            return pts
+        w = img.shape[1]
+        x0, y0, x1, y1 = box
+        flipped = np.ascontiguousarray(img[:, ::-1])
+        back = self._fit_box(flipped, (w - 1 - x1, y0, w - 1 - x0, y1))
+        back[:, 0] = w - 1 - back[:, 0]
+        return 0.5 * (pts + back[MIRROR_PERMUTATION])
+
     def fit(self, images: Sequence[np.ndarray], boxes: Sequence[np.ndarray]) -> list[np.ndarray]:
         out = []
         for img, bxs in zip(images, boxes, strict=True):
             img = np.ascontiguousarray(img)
             pts = np.empty((len(bxs), 68, 2))
-            for k, (x0, y0, x1, y1) in enumerate(np.asarray(bxs, dtype=float)):
-                rect = self._rect(round(x0), round(y0), round(x1), round(y1))
-                shape = self._predictor(img, rect)
-                pts[k] = [(p.x, p.y) for p in shape.parts()]
+            for k, box in enumerate(np.asarray(bxs, dtype=float)):
+                pts[k] = self._fit_face(img, box)
             out.append(pts)
         return out
 
     def fingerprint(self) -> dict[str, Any]:
         fp = super().fingerprint()
         fp["model"] = {"file": self.model_path.name, "bytes": self.model_path.stat().st_size}
+        if self.mirror_average:
+            fp["mirror_average"] = True
+        if self.upsample:
+            fp["upsample"] = self.upsample
         return fp
+
+    def describe(self) -> str:
+        extra = [
+            *(["mirror-averaged"] if self.mirror_average else []),
+            *([f"faces under {self.upsample} px upsampled"] if self.upsample else []),
+        ]
+        return super().describe() + (f", {', '.join(extra)}" if extra else "")
 
     def versions(self) -> dict[str, str]:
         return {**super().versions(), "dlib": str(getattr(_import_dlib(), "__version__", "?"))}

@@ -86,6 +86,8 @@ def make_landmarker(
     fallback: bool = True,
     table: str | os.PathLike | None = None,
     allow_download: bool | None = None,
+    mirror_average: bool = False,
+    upsample: int | None = None,
 ) -> Landmarker:
     """Build a landmark backend by name.
 
@@ -108,6 +110,10 @@ def make_landmarker(
     allow_download : bool, optional
         Let ``fan`` fetch missing weights; by default only when ``name="fan"``
         was asked for explicitly.
+    mirror_average, upsample
+        Landmark denoising of the ``dlib`` backend (see
+        :class:`~geoface.landmarks.DlibLandmarker`; ``upsample=None`` is its
+        default, 200 px); asking another backend for them is an error.
 
     Returns
     -------
@@ -140,6 +146,15 @@ def make_landmarker(
     if allow_download is None:
         allow_download = choice.endswith("(asked for)")
     options: dict[str, Any] = {"fallback": fallback}
+    if (mirror_average or upsample) and name != "dlib":
+        raise GeofaceError(
+            f"mirror_average / upsample apply to the dlib landmarker, not {name!r}; "
+            "add --landmarker dlib or leave them out"
+        )
+    if name == "dlib":
+        options["mirror_average"] = mirror_average
+        if upsample is not None:
+            options["upsample"] = upsample
     if name == "file":
         if detector not in ("auto", "none"):
             raise GeofaceError(

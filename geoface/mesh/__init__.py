@@ -1,11 +1,12 @@
 """The canonical template, Procrustes alignment and the frozen Delaunay mesh."""
 
-from ._mesh import Mesh, triangulate_symmetric
+from ._mesh import DEFAULT_ANGLE_REGULARISATION, Mesh, triangulate_symmetric
 from ._procrustes import align_to, generalized_procrustes, mirror_shapes
 from ._regions import REGIONS, SIDES, region_of, side_of
 from ._template import build_template, canonical_frame, default_template, symmetrise
 
 __all__ = [
+    "DEFAULT_ANGLE_REGULARISATION",
     "REGIONS",
     "SIDES",
     "Mesh",
