@@ -50,26 +50,25 @@ class Config:
 
 
 CONFIGS = [
-    Config("before: xgb (old defaults, absolute)", "xgb", params="old-xgb"),
-    Config("before: svm (old defaults, absolute)", "svm", params="old-svm"),
-    Config("before: logreg (absolute)", "logreg"),
-    Config("svm: balanced Platt scaling (absolute)", "svm"),
-    Config("xgb: subject mean face (old defaults)", "xgb", "subject-mean", "old-xgb"),
-    Config("svm: subject mean face (old defaults)", "svm", "subject-mean", "old-svm"),
-    Config("xgb: new defaults (absolute)", "xgb"),
     Config("xgb: default command (new)", "xgb", "subject-mean"),
     Config("svm: default command (new)", "svm", "subject-mean"),
     Config("logreg: default command (new)", "logreg", "subject-mean"),
-    Config("svm-linear: default command (new)", "svm-linear", "subject-mean"),
-    Config("rf: default command (new)", "rf", "subject-mean"),
     Config("ensemble: default command (new)", "ensemble", "subject-mean"),
-    Config("svm: + mirror augmentation", "svm", "subject-mean", mirror=True),
-    Config("ensemble: + mirror augmentation", "ensemble", "subject-mean", mirror=True),
-    Config("xgb: + mirror augmentation", "xgb", "subject-mean", mirror=True),
     Config("svm: 6 emotions, first-frame reference", "svm", "first-frame"),
     Config("logreg: 6 emotions, first-frame reference", "logreg", "first-frame"),
     Config("ensemble: 6 emotions, first-frame reference", "ensemble", "first-frame"),
     Config("xgb: 6 emotions, first-frame reference", "xgb", "first-frame"),
+    Config("xgb: + mirror augmentation", "xgb", "subject-mean", mirror=True),
+    Config("svm: + mirror augmentation", "svm", "subject-mean", mirror=True),
+    Config("svm-linear: default command (new)", "svm-linear", "subject-mean"),
+    Config("rf: default command (new)", "rf", "subject-mean"),
+    Config("svm: new defaults, absolute features", "svm"),
+    Config("xgb: new defaults, absolute features", "xgb"),
+    Config("svm: subject mean face, C=10", "svm", "subject-mean", "old-svm"),
+    Config("xgb: subject mean face, old defaults", "xgb", "subject-mean", "old-xgb"),
+    Config("svm: C=10, absolute (balanced Platt)", "svm", params="old-svm"),
+    Config("before: logreg (absolute)", "logreg"),
+    Config("before: xgb (old defaults, absolute)", "xgb", params="old-xgb"),
 ]
 
 #: The registry defaults before this benchmark chose new ones.
