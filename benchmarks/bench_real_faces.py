@@ -144,13 +144,13 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
     table = tables[cfg.features]
     data = prepare_data(table, target="label", group="subject")
     fold = fold_of(data.ids)
-    X, y, groups, classes = data.X, data.y, data.groups, list(data.classes)
+    X, y, groups, classes, ids = data.X, data.y, data.groups, list(data.classes), data.ids
     if cfg.features == "first-frame":
         is_first = table.frame.set_index("id").loc[data.ids, "qc_relative_fallback"].to_numpy()
         keep = ~is_first.astype(bool)
         labels = np.asarray(classes)[y[keep]]
         classes = sorted(np.unique(labels).tolist())
-        X, groups, fold = X[keep], groups[keep], fold[keep]
+        X, groups, fold, ids = X[keep], groups[keep], fold[keep], data.ids[keep]
         y = np.searchsorted(classes, labels)
     spec = get_model_spec(cfg.model)
     params = OLD_PARAMS.get(cfg.params, {}) if isinstance(cfg.params, str) else cfg.params
@@ -176,6 +176,7 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
         "fit_s": seconds,
         "proba": res.proba,
         "y": y,
+        "ids": ids,
         "classes": classes,
     }
 
@@ -269,6 +270,7 @@ def run_resnet(args, table, splits, rows, tmp: Path) -> None:
         "-m",
         "geoface",
         "baseline",
+        "train",
         str(manifest),
         "--splits",
         str(split_csv),
@@ -280,6 +282,9 @@ def run_resnet(args, table, splits, rows, tmp: Path) -> None:
         str(args.resnet_size),
         "--epochs",
         str(args.resnet_epochs),
+        "--no-final",
+        "--device",
+        "cpu",
         "--quiet",
     ]
     t0 = time.perf_counter()
@@ -294,7 +299,15 @@ def run_resnet(args, table, splits, rows, tmp: Path) -> None:
     y = np.searchsorted(classes, oof["y_true"].astype(str))
     proba = oof[[f"proba_{c}" for c in classes]].to_numpy()
     subj = table.frame.set_index("id").loc[oof["id"], "subject"].to_numpy()
-    for name, p in (("resnet18 (from scratch)", proba),):
+    entries = [("resnet18 (from scratch, bounded)", proba, seconds)]
+    geo = rows.get("svm: default command (new)")
+    if geo is not None:
+        # late fusion: the mean of the two models' out-of-fold probabilities, per face
+        pos = pd.Index(geo["ids"]).get_indexer(oof["id"])
+        if (pos >= 0).all() and list(geo["classes"]) == classes:
+            fused = 0.5 * (proba + geo["proba"][pos])
+            entries.append(("fused: svm (default) + resnet18, mean proba", fused, seconds))
+    for name, p, secs in entries:
         pred = p.argmax(axis=1)
         m = classification_metrics(y, pred, p, classes)
         ci = subject_bootstrap(y, pred, None, subj, len(classes), n_boot=args.bootstrap)
@@ -307,7 +320,7 @@ def run_resnet(args, table, splits, rows, tmp: Path) -> None:
                 "ci_high": ci["balanced_accuracy"]["high"],
                 "accuracy": m["accuracy"],
                 "macro_f1": m["macro_f1"],
-                "fit_s": seconds,
+                "fit_s": secs,
             }
         )
 
