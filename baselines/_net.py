@@ -11,7 +11,15 @@ from torch import nn
 
 from geoface import GeofaceError
 
-__all__ = ["ARCHS", "CenterLoss", "FaceNet", "build_net", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "ARCHS",
+    "CenterLoss",
+    "FaceNet",
+    "build_net",
+    "load_checkpoint",
+    "resolve_pretrained",
+    "save_checkpoint",
+]
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
 
@@ -89,6 +97,41 @@ def _imagenet_state(arch: str):
             f"cannot fetch ImageNet weights for {arch} ({type(exc).__name__}); place "
             f"{cached.name} in {cached.parent}, pass --pretrained PATH, or use --pretrained none"
         ) from None
+
+
+def resolve_pretrained(arch: str, pretrained: str, *, allow_download: bool = True):
+    """What ``pretrained="auto"`` means on this machine, and a one-line note saying why.
+
+    ``auto`` is ``imagenet`` when torchvision's ImageNet weights for ``arch``
+    are in its cache (``$TORCH_HOME/hub/checkpoints``) or can be fetched into
+    it now, else ``none`` (from scratch). Other values are returned as given.
+    Nothing is fetched when ``allow_download`` is False or the environment
+    variable ``GEOFACE_OFFLINE`` is set (tests and CI set it).
+
+    Returns
+    -------
+    pretrained : str
+        ``"imagenet"``, ``"none"`` or the path given.
+    note : str or None
+        Set for ``auto``: which it became and why (recorded in ``run.json``).
+    """
+    if pretrained != "auto":
+        return pretrained, None
+    weights = torchvision.models.get_model_weights(arch).IMAGENET1K_V1
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+    if cached.exists():
+        return "imagenet", f"ImageNet weights from {cached}"
+    if allow_download and not os.environ.get("GEOFACE_OFFLINE"):
+        try:
+            weights.get_state_dict(progress=False)  # fills the cache for build_net
+            return "imagenet", f"ImageNet weights fetched into {cached}"
+        except Exception as exc:  # no network, proxy, HTTP error …
+            why = type(exc).__name__
+    else:
+        why = "downloads not allowed"
+    return "none", (
+        f"ImageNet weights unavailable ({why}; not in {cached.parent}): trained from scratch"
+    )
 
 
 def build_net(

@@ -50,7 +50,7 @@ from ._aux import aux_metrics, write_aux_predictions
 from ._curves import plot_history
 from ._faces import load_faces, read_face_table
 from ._folds import inner_validation, make_baseline_splits
-from ._net import save_checkpoint
+from ._net import resolve_pretrained, save_checkpoint
 from ._objectives import REGRESSION_LOSSES
 from ._predict import BaselineRun
 from ._recipes import Recipe
@@ -101,7 +101,9 @@ def train_baseline(
     recipe : Recipe
         See :data:`baselines.RECIPES` and :func:`baselines.resolve_recipe`.
     arch : {"resnet18", "resnet34", "resnet50"}, default="resnet18"
-    pretrained : "none", "imagenet" or a weights file, default="none"
+    pretrained : "none", "imagenet", "auto" or a weights file, default="none"
+        ``auto``: ImageNet weights when cached or fetchable, else from scratch,
+        with a note in ``run.json`` (see :func:`baselines._net.resolve_pretrained`).
     splits : Splits, optional
         The shared folds; made from the input like ``geoface split`` when omitted
         (for ``task="age"`` stratified by quantiles of the subjects' mean ages).
@@ -161,6 +163,7 @@ def train_baseline(
     regression = task == "age"
     say = progress or (lambda msg: None)
     dev = resolve_device(device)
+    pretrained, weights_note = resolve_pretrained(arch, pretrained)
     frame, base = read_face_table(source, landmarks=landmarks)
     if target is None:
         present = [c for c in ("age_years", "age_months") if c in frame.columns]
@@ -467,6 +470,7 @@ def train_baseline(
             "task": task,
             "arch": arch,
             "pretrained": pretrained,
+            "pretrained_note": weights_note,
             "recipe": asdict(recipe),
             "target": target,
             "unit": unit,

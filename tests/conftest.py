@@ -55,6 +55,20 @@ def helen_pts():
     return sorted(HELEN.glob("*.pts"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _offline():
+    """Nothing in the tests may download: the baseline's ``--pretrained auto`` stays local."""
+    import os
+
+    before = os.environ.get("GEOFACE_OFFLINE")
+    os.environ["GEOFACE_OFFLINE"] = "1"
+    yield
+    if before is None:
+        os.environ.pop("GEOFACE_OFFLINE", None)
+    else:
+        os.environ["GEOFACE_OFFLINE"] = before
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

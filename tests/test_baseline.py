@@ -9,7 +9,7 @@ import torch
 
 from baselines import RECIPES, BaselineRun, load_faces, resolve_recipe, train_baseline
 from baselines._faces import crop_face, read_face_table
-from baselines._net import build_net, load_checkpoint, save_checkpoint
+from baselines._net import build_net, load_checkpoint, resolve_pretrained, save_checkpoint
 from baselines._train import FaceStore, Runtime, predict
 from geoface import GeofaceError
 from geoface.cli import main
@@ -251,6 +251,27 @@ def test_pretrained_weights_come_from_cache_or_file_never_the_network(tmp_path, 
         build_net("resnet18", 3, pretrained="imagenet21k")
 
 
+def test_pretrained_auto_uses_the_local_cache_or_falls_back_with_a_note(tmp_path, monkeypatch):
+    import torchvision
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
+    # nothing cached, downloads not allowed: from scratch, and the note says so
+    resolved, note = resolve_pretrained("resnet18", "auto", allow_download=False)
+    assert resolved == "none" and "trained from scratch" in note
+    # the tests' environment forbids downloads for the default call too
+    assert resolve_pretrained("resnet18", "auto")[0] == "none"
+    assert resolve_pretrained("resnet18", "none") == ("none", None)
+    url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
+    cached = tmp_path / "hub" / "hub" / "checkpoints" / url.rsplit("/", 1)[-1]
+    cached.parent.mkdir(parents=True)
+    state = torchvision.models.resnet18(weights=None).state_dict()
+    torch.save(state, cached)
+    resolved, note = resolve_pretrained("resnet18", "auto", allow_download=False)
+    assert resolved == "imagenet" and str(cached) in note
+    net, _ = build_net("resnet18", 3, pretrained=resolved)
+    torch.testing.assert_close(net.backbone.conv1.weight, state["conv1.weight"])
+
+
 def test_crops(sim_csv):
     frame, base = read_face_table(sim_csv)
     eyes = load_faces(frame.iloc[:2], base=base, size=40)
@@ -291,6 +312,9 @@ def test_cli_train_and_predict(sim_csv, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0 and "resnet18-infant on 28 faces" in out and "balanced accuracy" in out
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    # the default --pretrained auto found no weights offline: from scratch, with a note
+    assert info["pretrained"] == "none" and "from scratch" in info["pretrained_note"]
     code = main(
         [
             "baseline",

@@ -35,9 +35,10 @@ def add_parser(sub) -> None:
     t.add_argument("--arch", choices=("resnet18", "resnet34", "resnet50"), default="resnet18")
     t.add_argument(
         "--pretrained",
-        default="none",
-        help="'imagenet' (torchvision weights, cached or downloaded), 'none' "
-        "(from scratch, the default) or a weights file",
+        default="auto",
+        help="'auto' (default): ImageNet weights when torchvision's cache holds them or they "
+        "can be fetched, else from scratch with a note in run.json; 'imagenet' (required), "
+        "'none' (from scratch) or a weights file",
     )
     t.add_argument(
         "--recipe",

@@ -51,6 +51,37 @@ def add_parser(sub) -> None:
         default="neutral",
         help="label value of neutral faces (default 'neutral')",
     )
+    g = p.add_argument_group(
+        "person-specific reference",
+        "describe every face relative to a baseline of the same person, chosen without labels "
+        "(a face is never its own reference; faces without one use the mesh template and get "
+        "qc_relative_fallback)",
+    )
+    g.add_argument(
+        "--relative",
+        choices=("auto", "none", "mean", "first", "marked"),
+        default="auto",
+        help="auto (default): 'mean' when the input has a --relative-by column with several "
+        "faces per value, else none; none: absolute features; mean: minus the mean of the "
+        "group's other faces (its mean face); first: minus the group's first face (by "
+        "--relative-order); marked: minus the faces --relative-mark marks",
+    )
+    g.add_argument(
+        "--relative-by",
+        default="subject",
+        metavar="COLUMN",
+        help="group whose baseline is used: subject (default), session, sequence, track …",
+    )
+    g.add_argument(
+        "--relative-order",
+        metavar="COLUMN",
+        help="for --relative first: the column ordering a group's faces (frame, time)",
+    )
+    g.add_argument(
+        "--relative-mark",
+        metavar="COLUMN",
+        help="for --relative marked: the column marking baseline faces (1/true/yes)",
+    )
     from ._extract_images import add_image_arguments
 
     add_image_arguments(p)
@@ -65,6 +96,16 @@ def warn_formula_like(frame, out: Path) -> None:
     message = formula_warning(frame, str(out))
     if message:
         print(f"geoface: warning: {message}", file=sys.stderr)
+
+
+def relative_options(args) -> dict:
+    """The person-specific reference options of ``extract_table`` from the parsed arguments."""
+    return {
+        "relative": args.relative,
+        "relative_by": args.relative_by,
+        "relative_order": args.relative_order,
+        "relative_mark": args.relative_mark,
+    }
 
 
 def resolve_mesh(spec: str):
@@ -102,6 +143,13 @@ def report(table, out: Path, what: str = "faces") -> int:
             )
     normalised = table.info.get("label_normalised", {})
     print_label_note(normalised.get("changed"), normalised.get("rows"))
+    rel = table.info.get("options", {}).get("relative") or {}
+    if rel.get("rule", "none") != "none":
+        line = f"  features relative to each {rel['by']}'s reference ({rel['rule']}"
+        line += f", {rel['why']})" if rel.get("why") else ")"
+        if rel.get("n_fallback"):
+            line += f"; {rel['n_fallback']} faces without one use the template"
+        print(line + "; --relative none keeps them absolute")
     if not table.usable.any():
         print(
             "geoface: error: no face has usable landmarks; see qc_status in the table",
@@ -175,6 +223,7 @@ def run(args) -> int:
         reference=args.reference,
         iod=args.iod,
         neutral_label=args.neutral_label,
+        **relative_options(args),
         landmarker="file",
         source=str(args.input),
     )

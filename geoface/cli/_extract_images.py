@@ -147,7 +147,7 @@ def run_images(args, kind: str) -> int:
 
     from ..features import extract_table
     from ..landmarks import detect_landmarks, find_images, make_landmarker, write_landmark_csv
-    from ._extract import report, resolve_mesh
+    from ._extract import relative_options, report, resolve_mesh
     from ._paths import refuse_onto_inputs
 
     t0 = time.perf_counter()
@@ -204,6 +204,7 @@ def run_images(args, kind: str) -> int:
         reference=args.reference,
         iod=args.iod,
         neutral_label=args.neutral_label,
+        **relative_options(args),
         landmarker=landmarker.name,
         source=str(args.input),
     )

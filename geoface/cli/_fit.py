@@ -43,6 +43,12 @@ def add_parser(sub) -> None:
         help="nested CV over the model's search space (inner folds grouped too)",
     )
     p.add_argument(
+        "--mirror",
+        action="store_true",
+        help="mirror augmentation: every training face also enters as its mirror image "
+        "(held-out faces never do)",
+    )
+    p.add_argument(
         "--permutations",
         type=non_negative_int,
         default=0,
@@ -136,6 +142,7 @@ def run(args) -> int:
         folds=parse_folds(args.folds),
         seed=args.seed,
         tune=args.tune,
+        mirror=args.mirror,
         permutations=args.permutations,
         n_boot=args.bootstrap,
         eval_by=split_columns(args.eval_by),

@@ -7,6 +7,7 @@ explainer whose coalitions are the facial regions; ``region_table`` and
 subjects; ``write_explanation`` writes everything ``geoface explain`` writes.
 """
 
+from ._bilateral import bilateral_values, side_table
 from ._engines import (
     DEFAULT_EXPLAINER,
     EXPLAINERS,
@@ -29,6 +30,7 @@ __all__ = [
     "SPACE_DESCRIPTIONS",
     "Explanation",
     "FeatureHierarchy",
+    "bilateral_values",
     "check_explainable",
     "contrast_values",
     "default_contrast",
@@ -39,6 +41,7 @@ __all__ = [
     "region_table",
     "resolve_explainer",
     "run_table",
+    "side_table",
     "summarise_background",
     "write_explanation",
 ]

@@ -91,6 +91,7 @@ DEFAULT_EXPLAINER: dict[str, str] = {
     "logreg": "linear",
     "svm-linear": "linear",
     "svm": "partition",
+    "ensemble": "partition",
 }
 
 _COMPATIBLE: dict[str, frozenset[str]] = {

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs import staged_directory, write_json
+from ._bilateral import side_table
 from ._explain import Explanation
 from ._summary import element_table, region_table
 
@@ -257,6 +258,8 @@ def write_explanation(
     with staged_directory(out, overwrite=overwrite) as tmp:
         expl.write(tmp)
         regions.to_csv(tmp / "regions.csv", index=False, float_format="%.6g")
+        sides = side_table(expl, n_boot=n_boot, seed=seed)
+        sides.to_csv(tmp / "region_sides.csv", index=False, float_format="%.6g")
         for kind, name in (("triangle", "triangles.csv"), ("edge", "edges.csv")):
             part = elements[elements["element"] == kind]
             part.to_csv(tmp / name, index=False, float_format="%.6g")
@@ -270,6 +273,8 @@ def write_explanation(
         info["figures"] = sorted(p.name for p in written)
         info["summaries"] = {
             "over": over,
+            "bilateral": "region_sides.csv: right, midline, left and bilateral importance per "
+            "region and class, with an asymmetry index and its interval over subjects",
             "intervals": f"95% percentile, bootstrap over subjects ({n_boot} replicates)",
             "contrasts": [list(c) for c in contrasts],
         }

@@ -304,7 +304,14 @@ def _check_qc(qc: pd.DataFrame, n: int) -> pd.DataFrame:
     return qc
 
 
-_GEOMETRY_QC = ("qc_iod_px", "qc_roll_deg", "qc_shape_rmse", "qc_folded", "qc_reference_fallback")
+_GEOMETRY_QC = (
+    "qc_iod_px",
+    "qc_roll_deg",
+    "qc_shape_rmse",
+    "qc_folded",
+    "qc_reference_fallback",
+    "qc_relative_fallback",
+)
 
 
 def extract_table(
@@ -318,6 +325,10 @@ def extract_table(
     neutral_label: str = "neutral",
     landmarker: str = "file",
     source: str | None = None,
+    relative: str = "none",
+    relative_by: str = "subject",
+    relative_order: str | None = None,
+    relative_mark: str | None = None,
 ) -> FeatureTable:
     """Build a feature table from landmarks and their metadata.
 
@@ -342,6 +353,19 @@ def extract_table(
         Recorded in the sidecar: where the landmarks came from.
     source : str, optional
         Recorded in the sidecar: the input file.
+    relative : {"none", "auto", "mean", "first", "marked"}, default="none"
+        Person-specific reference (see :mod:`geoface.features._reference`):
+        every feature becomes its difference from the reference of the row's
+        ``relative_by`` group, never the row itself. ``mean``: the mean of the
+        group's other faces; ``first``: the group's first face by
+        ``relative_order``; ``marked``: the faces ``relative_mark`` marks.
+        ``auto`` is ``mean`` when the table has a ``relative_by`` column and
+        some group has two usable faces, else ``none``. Rows without a
+        reference of their own use the mesh template's features and get
+        ``qc_relative_fallback`` True. Recorded in the sidecar.
+    relative_by, relative_order, relative_mark : str
+        The grouping column (subject, session, sequence, track), the column
+        ordering a group for ``first`` and the boolean column for ``marked``.
 
     Returns
     -------
@@ -385,6 +409,16 @@ def extract_table(
         if unusable.any():
             features = np.array(features, dtype=float)
             features[unusable] = np.nan
+    usable = np.isin(quality["qc_status"].to_numpy(), USABLE_STATUSES)
+    relative, rel_info = _resolve_relative(relative, relative_by, meta, usable)
+    if relative != "none":
+        rule = (relative, relative_by, relative_order, relative_mark)
+        features, fallback = _make_relative(features, meta, usable, transformer, *rule)
+        quality = quality.assign(qc_relative_fallback=fallback)
+        rel_info["n_fallback"] = int(fallback.sum())
+    rel_info.update(
+        {"rule": relative, "by": relative_by, "order": relative_order, "mark": relative_mark}
+    )
     feats = pd.DataFrame(features, columns=result.feature_names)
     frame = pd.concat([meta, quality, feats], axis=1)
     info = {
@@ -396,6 +430,7 @@ def extract_table(
             "reference": reference,
             "iod": iod,
             "neutral_label": neutral_label,
+            "relative": rel_info,
         },
         "units": {
             "area": "triangle area / IOD^2",
@@ -412,3 +447,40 @@ def extract_table(
             "rows": label_counts,
         }
     return FeatureTable(frame=frame, mesh=transformer.mesh_, info=info)
+
+
+_RELATIVE_CHOICES = ("none", "auto", "mean", "first", "marked")
+
+
+def _resolve_relative(relative: str, by: str, meta: pd.DataFrame, usable: np.ndarray):
+    """The rule ``auto`` stands for here, and why (for the sidecar)."""
+    if relative not in _RELATIVE_CHOICES:
+        raise GeofaceError(
+            f"relative={relative!r} is not one of {set(_RELATIVE_CHOICES)}; pick one "
+            "('none' keeps the features absolute)"
+        )
+    if relative != "auto":
+        if relative != "none" and by not in meta.columns:
+            raise GeofaceError(
+                f"relative={relative!r} groups faces by {by!r}, which is not a column; choose "
+                f"one of {list(meta.columns)} with --relative-by, or --relative none"
+            )
+        return relative, {"asked": relative}
+    if by not in meta.columns:
+        return "none", {"asked": "auto", "why": f"no {by!r} column"}
+    sizes = meta.loc[usable, by].astype(str).value_counts()
+    if not (sizes >= 2).any():
+        return "none", {"asked": "auto", "why": f"no {by} has two usable faces"}
+    return "mean", {"asked": "auto", "why": f"{by} column with several faces per {by}"}
+
+
+def _make_relative(features, meta, usable, transformer, rule, by, order, mark):
+    from ._reference import reference_mask, relative_to_reference
+
+    template = transformer.mesh_.template[None]
+    plain = MeshFeatures(mesh=transformer.mesh_, iod=transformer.iod).fit(template)
+    fallback = plain.transform(template)[0]
+    is_ref = reference_mask(meta, rule, group=by, order=order, mark=mark, usable=usable)
+    groups = meta[by].where(meta[by].notna(), None).to_numpy()
+    res = relative_to_reference(features, groups, is_ref, fallback=fallback, usable=usable)
+    return res.features, res.fallback

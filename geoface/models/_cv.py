@@ -13,7 +13,7 @@ from ..metrics import confusion_counts, scores_from_confusion
 from ..runs import fold_score_row
 from ._registry import ModelSpec
 
-__all__ = ["CVResult", "cross_validate", "fit_model"]
+__all__ = ["CVResult", "cross_validate", "fit_model", "mirror_augment"]
 
 
 @dataclass
@@ -47,17 +47,45 @@ def _weights(spec: ModelSpec, y: np.ndarray) -> dict:
         return {}
     from sklearn.utils.class_weight import compute_sample_weight
 
-    return {"sample_weight": compute_sample_weight("balanced", y)}
+    key = spec.sample_weight if isinstance(spec.sample_weight, str) else "sample_weight"
+    return {key: compute_sample_weight("balanced", y)}
 
 
-def _fit_plain(spec: ModelSpec, X, y, seed: int, params: dict) -> tuple[Any, np.ndarray]:
-    """Fit on labels re-indexed to the classes present; return model and those classes."""
+def mirror_augment(X: np.ndarray, y: np.ndarray, mirror: np.ndarray | None):
+    """Every training face and its mirror image: ``X[:, mirror]`` appended below ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+    y : ndarray of shape (n,)
+    mirror : ndarray of int, shape (n_features,) or None
+        The feature mirror permutation (:func:`geoface.features.feature_mirror`);
+        None returns the inputs unchanged.
+
+    Returns
+    -------
+    X2 : ndarray of shape (2n, n_features)
+    y2 : ndarray of shape (2n,)
+    """
+    if mirror is None:
+        return X, y
+    return np.vstack([X, X[:, mirror]]), np.concatenate([y, y])
+
+
+def _fit_plain(
+    spec: ModelSpec, X, y, seed: int, params: dict, mirror: np.ndarray | None = None
+) -> tuple[Any, np.ndarray]:
+    """Fit on labels re-indexed to the classes present; return model and those classes.
+
+    With ``mirror``, the training rows (and only they) are doubled by their mirror images.
+    """
     present, local = np.unique(y, return_inverse=True)
     if len(present) < 2:
         raise GeofaceError(
             "a training fold holds a single class; use fewer folds or merge rare classes"
         )
     model = spec.build(seed, params)
+    X, local = mirror_augment(X, local, mirror)
     model.fit(X, local, **_weights(spec, local))
     return model, present
 
@@ -83,7 +111,9 @@ def _inner_splits(y, groups, seed: int, n_splits: int = 3):
         return list(cv.split(np.zeros(len(y)), y, groups))
 
 
-def _tune(spec: ModelSpec, X, y, groups, seed: int, n_classes: int) -> tuple[dict, list]:
+def _tune(
+    spec: ModelSpec, X, y, groups, seed: int, n_classes: int, mirror=None
+) -> tuple[dict, list]:
     """Random search over the spec's space, scored by balanced accuracy on inner grouped folds."""
     from sklearn.model_selection import ParameterSampler
 
@@ -98,7 +128,7 @@ def _tune(spec: ModelSpec, X, y, groups, seed: int, n_classes: int) -> tuple[dic
     for params in candidates:
         scores = []
         for tr, te in inner:
-            model, present = _fit_plain(spec, X[tr], y[tr], seed, params)
+            model, present = _fit_plain(spec, X[tr], y[tr], seed, params, mirror)
             pred = _predict_full(model, present, X[te], n_classes).argmax(axis=1)
             cm = confusion_counts(y[te], pred, n_classes)
             scores.append(float(scores_from_confusion(cm)["balanced_accuracy"]))
@@ -108,9 +138,17 @@ def _tune(spec: ModelSpec, X, y, groups, seed: int, n_classes: int) -> tuple[dic
 
 
 def fit_model(
-    spec: ModelSpec, X, y, groups, *, seed: int, n_classes: int, tune: bool = False
+    spec: ModelSpec,
+    X,
+    y,
+    groups,
+    *,
+    seed: int,
+    n_classes: int,
+    tune: bool = False,
+    mirror: np.ndarray | None = None,
 ) -> tuple[Any, np.ndarray, dict]:
-    """Fit one model (tuned by inner grouped CV when ``tune``).
+    """Fit one model (tuned by inner grouped CV when ``tune``; mirror-augmented with ``mirror``).
 
     Returns
     -------
@@ -118,8 +156,8 @@ def fit_model(
     """
     params: dict = {}
     if tune:
-        params, _ = _tune(spec, X, y, groups, seed, n_classes)
-    model, present = _fit_plain(spec, X, y, seed, params)
+        params, _ = _tune(spec, X, y, groups, seed, n_classes, mirror)
+    model, present = _fit_plain(spec, X, y, seed, params, mirror)
     return model, present, params
 
 
@@ -135,6 +173,7 @@ def cross_validate(
     tune: bool = False,
     keep_models: bool = True,
     progress=None,
+    mirror: np.ndarray | None = None,
 ) -> CVResult:
     """Out-of-fold predictions of ``spec`` on the given folds.
 
@@ -155,6 +194,10 @@ def cross_validate(
     keep_models : bool, default=True
     progress : callable, optional
         Called with a short message after each fold.
+    mirror : ndarray of int, shape (n_features,), optional
+        Mirror augmentation: each training set (never the held-out fold) is
+        doubled by its mirror images, ``X[:, mirror]`` with the feature mirror
+        permutation of :func:`geoface.features.feature_mirror`.
 
     Returns
     -------
@@ -167,7 +210,14 @@ def cross_validate(
         train = ~test
         t0 = time.perf_counter()
         model, present, params = fit_model(
-            spec, X[train], y[train], groups[train], seed=seed, n_classes=n_classes, tune=tune
+            spec,
+            X[train],
+            y[train],
+            groups[train],
+            seed=seed,
+            n_classes=n_classes,
+            tune=tune,
+            mirror=mirror,
         )
         seconds = time.perf_counter() - t0
         proba[test] = _predict_full(model, present, X[test], n_classes)

@@ -120,6 +120,7 @@ def fit_run(
     command: list[str] | None = None,
     table_path: str | None = None,
     progress=None,
+    mirror: bool = False,
 ) -> Path:
     """Cross-validate a model on subject-grouped folds and write a run directory.
 
@@ -157,6 +158,10 @@ def fit_run(
         Recorded in ``run.json``.
     progress : callable, optional
         Receives one-line progress messages.
+    mirror : bool, default=False
+        Mirror augmentation: every training face also enters as its mirror
+        image (the mesh's feature mirror permutation), in every training set
+        and the final fit, never in a held-out fold. Recorded in ``run.json``.
 
     Returns
     -------
@@ -182,20 +187,22 @@ def fit_run(
             f"the splits; make splits grouped by {group!r} with 'geoface split --group {group}'"
         )
     k = len(data.classes)
+    perm = _mirror_permutation(table, data.feature_names) if mirror else None
     say = progress or (lambda msg: None)
     say(
         f"{model}: {len(data.y)} faces, {len(np.unique(data.groups))} {group}s, {k} classes, "
         f"{len(np.unique(fold))} folds{' (tuning)' if tune else ''}"
+        f"{' (mirror-augmented)' if mirror else ''}"
     )
 
     t0 = time.perf_counter()
     cv = cross_validate(
-        spec, data.X, data.y, data.groups, fold, k, seed=seed, tune=tune, progress=say
+        spec, data.X, data.y, data.groups, fold, k, seed=seed, tune=tune, progress=say, mirror=perm
     )
     t_cv = time.perf_counter() - t0
     t0 = time.perf_counter()
     final, final_present, final_params = fit_model(
-        spec, data.X, data.y, data.groups, seed=seed, n_classes=k, tune=tune
+        spec, data.X, data.y, data.groups, seed=seed, n_classes=k, tune=tune, mirror=perm
     )
     t_final = time.perf_counter() - t0
 
@@ -280,6 +287,7 @@ def fit_run(
             "group": group,
             "seed": seed,
             "tune": tune,
+            "mirror_augmentation": bool(mirror),
             "n_boot": n_boot,
             "permutations": permutations,
             "eval_by": list(eval_by),
@@ -299,6 +307,16 @@ def fit_run(
         }
         write_json(tmp / "run.json", run)
     return out
+
+
+def _mirror_permutation(table: FeatureTable, names: list[str]) -> np.ndarray:
+    from ..features import feature_mirror, feature_names
+
+    if list(names) != list(feature_names(table.mesh)):
+        raise GeofaceError(
+            "mirror augmentation needs the mesh's own feature columns; re-extract the table"
+        )
+    return feature_mirror(table.mesh)
 
 
 def _write_models(folder: Path, spec, cv, final, final_present, final_params, data, table):
