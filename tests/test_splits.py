@@ -81,7 +81,7 @@ def test_thin_classes_and_bad_options_are_explained():
     with pytest.raises(
         GeofaceError,
         match=r"class\(es\) 'y' \(2\) have fewer subjects than the 3 "
-        r"folds.*use --folds 2, --folds loso",
+        r"folds.*use --folds 2, or --folds loso",
     ):
         make_splits(frame, folds=3)
     with pytest.raises(GeofaceError, match="only 4 subjects for 5 folds"):
