@@ -35,13 +35,14 @@ import torch
 
 from geoface import GeofaceError
 from geoface.runs import (
+    EMBEDDINGS_NPZ,
+    FIGURES_DIR,
+    OOF_CSV,
+    check_output_dir,
     fold_score_row,
     run_header,
-    staged_directory,
     summarise_predictions,
-    write_figures,
-    write_json,
-    write_oof,
+    write_run,
 )
 from geoface.splits import Splits
 
@@ -148,9 +149,7 @@ def train_baseline(
     Path
     """
     t_start = time.perf_counter()
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
+    out = check_output_dir(Path(out_dir), overwrite=overwrite)
     if task not in TASKS:
         raise GeofaceError(f"task={task!r} is not one of {{{', '.join(map(repr, TASKS))}}}")
     if loss not in REGRESSION_LOSSES:
@@ -257,8 +256,8 @@ def train_baseline(
     emb = fold_emb = None
     history, fold_scores, fold_ckpts = [], [], []
     t0 = time.perf_counter()
-    with staged_directory(out, overwrite=overwrite) as tmp:
-        (tmp / "model").mkdir()
+    with write_run(out, overwrite=overwrite) as run_dir:
+        tmp, model_dir = run_dir.path, run_dir.model_dir
         meta = {
             "arch": arch,
             "task": task,
@@ -327,7 +326,7 @@ def train_baseline(
             row["fit_seconds"] = round(time.perf_counter() - tf, 3)
             fold_scores.append(row)
             name = f"fold_{int(f)}.pt"
-            save_checkpoint(tmp / "model" / name, net, {**meta, "fold": int(f)})
+            save_checkpoint(model_dir / name, net, {**meta, "fold": int(f)})
             fold_ckpts.append({"fold": int(f), "file": name})
             if regression:
                 say(
@@ -359,7 +358,7 @@ def train_baseline(
             for h in hist:
                 h["fold"] = "final"
             history += hist
-            save_checkpoint(tmp / "model" / "final.pt", net, {**meta, "fold": "final"})
+            save_checkpoint(model_dir / "final.pt", net, {**meta, "fold": "final"})
             final_file = "final.pt"
         t_final = time.perf_counter() - t0
 
@@ -372,6 +371,7 @@ def train_baseline(
             fold=fold,
             groups=groups,
             group_col=splits.group,
+            row_groups=frame[group].to_numpy(),
         )
         model_name = f"{arch}-{recipe.name}"
         if regression:
@@ -392,10 +392,11 @@ def train_baseline(
                 seed=seed,
             )
             write_age_oof(
-                tmp / "oof_predictions.csv",
+                tmp / OOF_CSV,
                 **per_row,
                 y=y,
                 pred=main,
+                row_ages=ages,
             )
         else:
             pred = main.argmax(1)
@@ -415,9 +416,9 @@ def train_baseline(
                 seed=seed,
             )
             metrics = {"task": "classification", **metrics}
-            write_oof(
-                tmp / "oof_predictions.csv",
+            run_dir.oof(
                 **per_row,
+                row_labels=frame[target].to_numpy(),
                 y=y,
                 pred=pred,
                 proba=main,
@@ -435,19 +436,18 @@ def train_baseline(
                 targets=aux_true,
                 proba=aux_proba,
             )
-        write_json(tmp / "metrics.json", metrics)
-        splits.write(tmp / "splits.csv")
+        run_dir.metrics(metrics)
+        run_dir.splits(splits)
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
         np.savez_compressed(
-            tmp / "embeddings.npz",
+            tmp / EMBEDDINGS_NPZ,
             ids=ids[rows].astype(str),
             fold=fold.astype(int),
             embeddings=emb,
             folds=np.unique(fold).astype(int),
             fold_embeddings=fold_emb,
         )
-        write_json(
-            tmp / "model" / "model.json",
+        run_dir.model_json(
             {
                 "model": "cnn",
                 **meta,
@@ -456,10 +456,10 @@ def train_baseline(
             },
         )
         if regression:
-            write_age_figures(tmp / "figures", metrics, y, main, fold)
+            write_age_figures(tmp / FIGURES_DIR, metrics, y, main, fold)
         else:
-            write_figures(tmp / "figures", metrics)
-        plot_history(tmp / "figures", pd.DataFrame(history), unit=unit)
+            run_dir.figures(metrics)
+        plot_history(tmp / FIGURES_DIR, pd.DataFrame(history), unit=unit)
         run = {
             **run_header(command, "torch", "torchvision"),
             "model": model_name,
@@ -495,5 +495,5 @@ def train_baseline(
                 "total": round(time.perf_counter() - t_start, 3),
             },
         }
-        write_json(tmp / "run.json", run)
+        run_dir.header(run)
     return out

@@ -8,15 +8,14 @@ differences and Cohen's κ between predicted labels.
 """
 
 from ._compare import SCORES, Comparison, compare_runs
-from ._load import RunPredictions, align_runs, load_run_predictions, run_names
+from ._load import align_predictions, load_run_predictions
 from ._stats import cohen_kappa, correctness_counts, mcnemar_exact, paired_bootstrap
 from ._tables import latex_escape, latex_table, markdown_table
 
 __all__ = [
     "SCORES",
     "Comparison",
-    "RunPredictions",
-    "align_runs",
+    "align_predictions",
     "cohen_kappa",
     "compare_runs",
     "correctness_counts",
@@ -26,5 +25,4 @@ __all__ = [
     "markdown_table",
     "mcnemar_exact",
     "paired_bootstrap",
-    "run_names",
 ]

@@ -89,7 +89,7 @@ def write_evaluation(
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_confusion_matrix, save_figure
-    from ..runs import run_header, staged_directory, write_json
+    from ..runs import METRICS_JSON, run_header, staged_directory, write_json
 
     with staged_directory(out, overwrite=overwrite) as tmp:
         metrics = {
@@ -100,7 +100,7 @@ def write_evaluation(
             "unseen_classes": ev.info["unseen_classes"],
             "unseen_policy": ev.info["unseen_policy"],
         }
-        write_json(tmp / "metrics.json", metrics)
+        write_json(tmp / METRICS_JSON, metrics)
         for gm in ev.by_group.values():
             write_group_report(tmp, gm, markdown=True, confusions=True, title=f"by {gm.column}")
         (tmp / "report.md").write_text(_report_markdown(ev), encoding="utf-8")

@@ -186,7 +186,9 @@ class _Embedding:
 
     def __init__(self, run):
         entry = run.model_info["embedding"]
-        path = run.path / "model" / entry["file"]
+        from ..runs import MODEL_DIR
+
+        path = run.path / MODEL_DIR / entry["file"]
         if not path.exists():
             raise GeofaceError(f"{path} is missing; the fused run is incomplete")
         with np.load(path, allow_pickle=False) as z:

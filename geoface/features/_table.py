@@ -177,6 +177,11 @@ class FeatureTable:
             info = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise GeofaceError(f"cannot read {meta_path}: {exc}") from None
+        if not isinstance(info, dict) or not isinstance(info.get("mesh"), dict):
+            raise GeofaceError(
+                f"{meta_path} has no mesh entry; the sidecar is damaged or was edited "
+                "(re-run 'geoface extract' to write the table and its sidecar again)"
+            )
         mesh = Mesh.from_dict(info["mesh"])
         if fmt == "csv":
             frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import GeofaceError
-from ..runs import fold_score_row
+from ..runs import EMBEDDINGS_NPZ, fold_score_row
 
 __all__ = ["EMBEDDING_REGION", "EarlyResult", "concat_fusion", "embedding_names", "split_inputs"]
 
@@ -90,7 +90,7 @@ class EarlyResult:
 
 def _load_embeddings(cnn, ids: np.ndarray, fold: np.ndarray) -> tuple:
     """``fold_embeddings``, each used face's row in them and the slices' folds (checked)."""
-    path = cnn.path / "embeddings.npz"
+    path = cnn.path / EMBEDDINGS_NPZ
     if not path.exists():
         raise GeofaceError(f"CNN run {cnn.path} has no embeddings.npz; retrain the baseline")
     with np.load(path, allow_pickle=False) as z:

@@ -2,7 +2,7 @@
 
 Runs can be fused only when they predicted the same faces on the same folds,
 with the same classes, for the same target: :func:`align_runs` checks that
-(with the checks compare shares, :mod:`geoface._rundirs`) and lines their
+(with the checks compare shares, :mod:`geoface.runs`) and lines their
 out-of-fold probabilities up face by face.
 """
 
@@ -16,16 +16,12 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from .._rundirs import RunDirectory, check_same_problem, read_run_directory
+from ..runs import RunDirectory, check_same_problem, read_run_directory
 
-__all__ = ["AlignedRuns", "RunInput", "align_runs", "read_run"]
-
-
-RunInput = RunDirectory
-"""One run directory, as fusion reads it (see :class:`geoface._rundirs.RunDirectory`)."""
+__all__ = ["AlignedRuns", "align_runs", "read_run"]
 
 
-def read_run(path: str | os.PathLike, name: str | None = None) -> RunInput:
+def read_run(path: str | os.PathLike, name: str | None = None) -> RunDirectory:
     """Read what fusion needs from a run directory (``geoface fit``, baseline or fuse).
 
     Raises
@@ -43,7 +39,7 @@ class AlignedRuns:
 
     Attributes
     ----------
-    runs : list of RunInput
+    runs : list of RunDirectory
     ids : ndarray of str, shape (n_rows,)
         Every input row (in the first run's order).
     status : ndarray of str, shape (n_rows,)
