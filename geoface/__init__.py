@@ -5,6 +5,7 @@ areas, angles and edge strains normalised by inter-ocular distance → models
 evaluated on subject-grouped folds and explained by facial region.
 """
 
+from ._atomic import atomic_path
 from ._convention import (
     LANDMARK_GROUPS,
     MIDLINE_POINTS,
@@ -23,5 +24,6 @@ __all__ = [
     "N_LANDMARKS",
     "GeofaceError",
     "__version__",
+    "atomic_path",
     "inter_ocular_distance",
 ]

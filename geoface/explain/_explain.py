@@ -340,8 +340,7 @@ def explain_run(
     -------
     Explanation
     """
-    from ..models import Run
-    from ..models._data import feature_matrix
+    from ..models import Run, feature_matrix
     from ..runs import versions
 
     say = progress or (lambda msg: None)

@@ -133,8 +133,7 @@ def _geometric_matrix(geo, features, ids: np.ndarray):
     """The geometric features of the used faces, from the table the geometric run names."""
     from ..explain import run_table
     from ..features import FeatureTable
-    from ..models import Run
-    from ..models._data import feature_matrix
+    from ..models import Run, feature_matrix
 
     run = Run(geo.path)
     if features is None or isinstance(features, FeatureTable):
@@ -189,8 +188,7 @@ def concat_fusion(
     """
     from sklearn.decomposition import PCA
 
-    from ..models import get_model_spec
-    from ..models._cv import _predict_full, fit_model
+    from ..models import fit_model, get_model_spec, predict_full
     from ._late import _one_blas_thread
 
     if embedding_dims < 1:
@@ -238,8 +236,8 @@ def concat_fusion(
         model, present, _ = fit_model(
             spec, X[train], y[train], groups[train], seed=seed, n_classes=k
         )
-        proba[test] = _predict_full(model, present, X[test], k)
-        train_pred = _predict_full(model, present, X[train], k).argmax(axis=1)
+        proba[test] = predict_full(model, present, X[test], k)
+        train_pred = predict_full(model, present, X[train], k).argmax(axis=1)
         row = fold_score_row(f, y[train], train_pred, y[test], proba[test].argmax(axis=1), k)
         row["fit_seconds"] = round(time.perf_counter() - t0, 3)
         result.fold_scores.append(row)

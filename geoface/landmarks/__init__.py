@@ -33,6 +33,7 @@ from ._io import (
     write_landmarks_npz,
     write_pts,
 )
+from ._overlays import draw_overlay
 from ._pipeline import detect_landmarks
 from ._registry import DETECTORS, LANDMARKERS, make_detector, make_landmarker
 from ._rows import IMAGE_QC_COLUMNS, IMAGE_STATUSES, ImageLandmarks, yaw_proxy
@@ -68,6 +69,7 @@ __all__ = [
     "detect_landmarks",
     "dlib_available",
     "dlib_model_path",
+    "draw_overlay",
     "find_fan_weights",
     "find_images",
     "input_kind",

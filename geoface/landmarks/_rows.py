@@ -197,7 +197,7 @@ def _write_overlay(
 ) -> None:
     import cv2
 
-    from ..plotting import draw_overlay
+    from ._overlays import draw_overlay
 
     rows = _select(result, mode)
     shapes, boxes, labels = [], [], []

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from ..evaluate._report import write_group_report
+from ..evaluate import write_group_report
 from ..features import FeatureTable
 from ..metrics import classification_metrics, group_metrics, label_strings
 from ..runs import (

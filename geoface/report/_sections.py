@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from ..compare import SCORES
-from ..compare._tables import fmt_ci, fmt_p, fmt_value
+from ..compare import SCORES, fmt_ci, fmt_p, fmt_value
 from ..features import USABLE_STATUSES
 from ..runs import RunDirectory, recorded_table
 from ._find import find_feature_table
@@ -169,7 +168,7 @@ def metrics_frame(runs: list[RunDirectory]) -> pd.DataFrame:
 
 def metrics_section(runs: list[RunDirectory]) -> list[str]:
     """Each run's scores on its own faces, with 95 % intervals and chance levels."""
-    from ..compare._figures import plot_metric_intervals
+    from ..compare import plot_metric_intervals
 
     rows, chance_rows = [], []
     for run in runs:
@@ -267,7 +266,7 @@ def comparison_section(runs: list[RunDirectory], n_boot: int, seed: int) -> list
 # ---------------------------------------------------------------- confusion
 def confusion_section(runs: list[RunDirectory]) -> list[str]:
     """Each run's confusion matrix (on its own faces), side by side."""
-    from ..compare._figures import plot_confusion_grid
+    from ..compare import plot_confusion_grid
 
     counts, titles = {}, {}
     for run in runs:
