@@ -25,5 +25,15 @@ __all__ = [
     "GeofaceError",
     "__version__",
     "atomic_path",
+    "extract_images",
     "inter_ocular_distance",
 ]
+
+
+def __getattr__(name: str):
+    # the extraction pulls in pandas, the landmark backends and the features: import on use
+    if name == "extract_images":
+        from .extraction import extract_images
+
+        return extract_images
+    raise AttributeError(f"module 'geoface' has no attribute {name!r}")

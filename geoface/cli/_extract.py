@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .._errors import GeofaceError
+from ..extraction import resolve_mesh
 
 
 def add_parser(sub) -> None:
@@ -53,24 +53,6 @@ def add_parser(sub) -> None:
     from ._extract_images import add_image_arguments
 
     add_image_arguments(p)
-
-
-def resolve_mesh(spec: str):
-    """Turn a --mesh value into what :func:`extract_table` accepts."""
-    if spec in {"default", "fit"}:
-        return spec
-    path = Path(spec)
-    if not path.exists():
-        raise GeofaceError(
-            f"--mesh {spec!r} is neither 'default', 'fit' nor an existing mesh JSON file"
-        )
-    from ..mesh import Mesh
-
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise GeofaceError(f"cannot read mesh file {path}: {exc}") from None
-    return Mesh.from_dict(doc.get("mesh", doc))
 
 
 def report(table, out: Path, what: str = "faces") -> int:
