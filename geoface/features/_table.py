@@ -28,6 +28,7 @@ import pandas as pd
 from .._atomic import atomic_path
 from .._errors import GeofaceError
 from ..mesh import Mesh
+from ..statuses import USABLE_STATUSES as _USABLE_STATUSES
 from ._names import feature_map
 from ._transformer import MeshFeatures
 
@@ -36,7 +37,7 @@ __all__ = ["USABLE_STATUSES", "FeatureTable", "extract_table", "sidecar_paths"]
 #: ``qc_status`` values of rows that have landmarks and features: a single face
 #: (``ok``), the largest of several (``multiple_faces``), or a face found by the
 #: tight-crop fallback (``fallback_box``).
-USABLE_STATUSES: tuple[str, ...] = ("ok", "multiple_faces", "fallback_box")
+USABLE_STATUSES = _USABLE_STATUSES  # declared with every other status in geoface.statuses
 
 #: Columns that lead every table, in this order, when present.
 LEADING_COLUMNS = ("id", "path", "subject", "label")
