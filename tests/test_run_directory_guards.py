@@ -116,7 +116,9 @@ def test_truncated_model_file_is_a_one_line_error_in_predict_and_explain(
         model_file.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"")
     code, _, err = _cli(capsys, "predict", run, features, "--out", tmp_path / "p.csv")
     assert code == 2 and "cannot load model file" in _one_line(err)
-    code, _, err = _cli(capsys, "explain", run, "--out", tmp_path / "ex", "--no-figures")
+    code, _, err = _cli(
+        capsys, "explain", run, "--features", features, "--out", tmp_path / "ex", "--no-figures"
+    )
     assert code == 2 and "cannot load model file" in _one_line(err)
 
 
@@ -134,7 +136,9 @@ def test_invalid_json_in_a_run_is_a_one_line_error(logreg_run, features, tmp_pat
     (run / file).write_text('{"model": "logreg", ')
     code, _, err = _cli(capsys, "predict", run, features, "--out", tmp_path / "p.csv")
     assert code == 2 and file.split("/")[-1] in _one_line(err)
-    code, _, err = _cli(capsys, "explain", run, "--out", tmp_path / "ex", "--no-figures")
+    code, _, err = _cli(
+        capsys, "explain", run, "--features", features, "--out", tmp_path / "ex", "--no-figures"
+    )
     assert code == 2 and file.split("/")[-1] in _one_line(err)
 
 
