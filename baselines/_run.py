@@ -37,25 +37,22 @@ from geoface import GeofaceError
 from geoface.runs import (
     EMBEDDINGS_NPZ,
     FIGURES_DIR,
-    OOF_CSV,
     check_output_dir,
-    fold_score_row,
     run_header,
-    summarise_predictions,
     write_run,
 )
 from geoface.splits import Splits
 
-from ._age import age_fold_row, age_strata, summarise_age, write_age_figures, write_age_oof
 from ._aux import aux_metrics, write_aux_predictions
 from ._curves import plot_history
 from ._faces import load_faces, read_face_table
-from ._folds import inner_validation, make_baseline_splits
+from ._folds import make_baseline_splits
 from ._net import save_checkpoint
 from ._objectives import REGRESSION_LOSSES
 from ._predict import BaselineRun
 from ._recipes import Recipe
 from ._targets import TASKS, age_unit_of, age_values, aux_matrix, parse_aux_targets
+from ._tasks import AgeTask, ClassificationTask
 from ._train import FaceStore, Runtime, forward_all, resolve_device, train_network
 
 __all__ = ["BaselineRun", "train_baseline"]
@@ -205,17 +202,14 @@ def train_baseline(
             f"(relative to {base}, or give --image-root)"
         )
     image_row = np.cumsum(faces.ok) - 1  # row -> index into faces.images
-    if regression:
-        classes: list[str] = []
-        y_all = np.where(used, ages, np.nan)
-    else:
-        classes = sorted(frame.loc[used, target].astype(str).unique().tolist())
-        if len(classes) < 2:
-            raise GeofaceError(f"target {target!r} has fewer than two classes among usable faces")
-        y_all = np.full(len(frame), -1)
-        y_all[used] = np.searchsorted(classes, frame.loc[used, target].astype(str).to_numpy())
+    job = (
+        AgeTask(ages, target, unit, loss, used)
+        if regression
+        else ClassificationTask(frame, target, used)
+    )
+    classes, y_all = job.classes, job.y_all
     groups_all = frame[group].astype(str).to_numpy()
-    k = len(classes)
+    k = job.n_outputs
     rt = Runtime(
         device=dev, arch=arch, pretrained=pretrained, seed=seed, deterministic=deterministic
     )
@@ -224,7 +218,7 @@ def train_baseline(
     rows = np.flatnonzero(used)
     img = image_row[rows]
     y, groups, fold = y_all[rows], groups_all[rows], fold_all[rows]
-    what = f"{target} ({unit})" if regression else f"{k} classes"
+    what = job.describe()
     say(
         f"{arch} ({recipe.name}) on {len(rows)} faces, {len(np.unique(groups))} {group}s, "
         f"{what}, {len(np.unique(fold))} folds, {image_size}px, device {dev}"
@@ -233,24 +227,23 @@ def train_baseline(
         + (f"; auxiliary heads {', '.join(aux_names)} (weight {aux_weight})" if aux_names else "")
     )
     # the network indexes the store directly; targets are looked up by store index
-    y_store = np.full(len(store), np.nan if regression else -1)
+    y_store = np.full(len(store), job.store_fill())
     y_store[img] = y
     aux_store = None
     if aux_all is not None:
         aux_store = np.full((len(store), len(aux_names)), np.nan)
         aux_store[img] = aux_all[rows]
     train_kw = {
-        "task": "regression" if regression else "classification",
+        "task": job.network_task,
         "loss": loss,
         "aux": aux_store,
         "aux_weight": aux_weight,
     }
 
     def inner_split(yy, gg):
-        labels = age_strata(yy, gg, 5) if regression else yy
-        return inner_validation(labels, gg, seed)
+        return job.inner_split(yy, gg, seed)
 
-    main = np.zeros(len(rows)) if regression else np.zeros((len(rows), k))
+    main = job.predictions(len(rows))
     mean_pred = np.zeros(len(rows))
     aux_proba = None if aux_all is None else np.zeros((len(rows), len(aux_names)))
     emb = fold_emb = None
@@ -264,7 +257,7 @@ def train_baseline(
             "classes": classes,
             "target": target,
             "unit": unit,
-            "loss": loss if regression else "cross-entropy",
+            "loss": job.loss,
             "aux_targets": aux_names,
             "aux_weight": aux_weight if aux_names else None,
             "dropout": recipe.dropout,
@@ -308,36 +301,16 @@ def train_baseline(
             for h in hist:
                 h["fold"] = int(f)
             history += hist
-            if regression:
-                mean_pred[test] = y[train].mean()
-                row = age_fold_row(
-                    f, y[train], o_train.main, y[test], o_test.main, n_validation=int(inner.sum())
-                )
-            else:
-                row = fold_score_row(
-                    f,
-                    y[train],
-                    o_train.main.argmax(1),
-                    y[test],
-                    o_test.main.argmax(1),
-                    k,
-                    n_validation=int(inner.sum()),
-                )
+            mean_pred[test] = y[train].mean()  # the age task's mean predictor
+            row = job.fold_row(
+                f, y[train], o_train.main, y[test], o_test.main, n_validation=int(inner.sum())
+            )
             row["fit_seconds"] = round(time.perf_counter() - tf, 3)
             fold_scores.append(row)
             name = f"fold_{int(f)}.pt"
             save_checkpoint(model_dir / name, net, {**meta, "fold": int(f)})
             fold_ckpts.append({"fold": int(f), "file": name})
-            if regression:
-                say(
-                    f"fold {f}: held-out MAE {row['test_mae']:.3f} {unit} "
-                    f"(train {row['train_mae']:.3f})"
-                )
-            else:
-                say(
-                    f"fold {f}: held-out balanced accuracy {row['test_balanced_accuracy']:.3f} "
-                    f"(train {row['train_balanced_accuracy']:.3f})"
-                )
+            say(job.fold_message(f, row))
         t_cv = time.perf_counter() - t0
         final_file = None
         t0 = time.perf_counter()
@@ -374,56 +347,17 @@ def train_baseline(
             row_groups=frame[group].to_numpy(),
         )
         model_name = f"{arch}-{recipe.name}"
-        if regression:
-            metrics = summarise_age(
-                y=y,
-                pred=main,
-                mean_pred=mean_pred,
-                groups=groups,
-                fold=fold,
-                fold_scores=fold_scores,
-                excluded=excluded,
-                model=model_name,
-                target=target,
-                unit=unit,
-                loss=loss,
-                group=group,
-                n_boot=n_boot,
-                seed=seed,
-            )
-            write_age_oof(
-                tmp / OOF_CSV,
-                **per_row,
-                y=y,
-                pred=main,
-                row_ages=ages,
-            )
-        else:
-            pred = main.argmax(1)
-            metrics = summarise_predictions(
-                y=y,
-                pred=pred,
-                proba=main,
-                groups=groups,
-                classes=classes,
-                fold=fold,
-                fold_scores=fold_scores,
-                excluded=excluded,
-                model=model_name,
-                target=target,
-                group=group,
-                n_boot=n_boot,
-                seed=seed,
-            )
-            metrics = {"task": "classification", **metrics}
-            run_dir.oof(
-                **per_row,
-                row_labels=frame[target].to_numpy(),
-                y=y,
-                pred=pred,
-                proba=main,
-                classes=classes,
-            )
+        summary = {
+            "fold_scores": fold_scores,
+            "excluded": excluded,
+            "model": model_name,
+            "group": group,
+            "n_boot": n_boot,
+            "seed": seed,
+        }
+        metrics = job.write(
+            run_dir, per_row, y=y, main=main, fold=fold, summary=summary, mean_pred=mean_pred
+        )
         if aux_proba is not None:
             aux_true = aux_all[rows]
             metrics["aux"] = aux_metrics(
@@ -455,10 +389,7 @@ def train_baseline(
                 "final": None if final_file is None else {"file": final_file},
             },
         )
-        if regression:
-            write_age_figures(tmp / FIGURES_DIR, metrics, y, main, fold)
-        else:
-            run_dir.figures(metrics)
+        job.figures(run_dir, metrics, y, main, fold)
         plot_history(tmp / FIGURES_DIR, pd.DataFrame(history), unit=unit)
         run = {
             **run_header(command, "torch", "torchvision"),
