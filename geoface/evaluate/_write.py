@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._predictions import UNSEEN_POLICIES, Evaluation
-from ._report import markdown_table, write_group_report
+from ._report import group_markdown_table, write_group_report
 
 __all__ = ["evaluation_lines", "write_evaluation"]
 
@@ -60,7 +60,7 @@ def _report_markdown(ev: Evaluation) -> str:
         "",
     ]
     for col, gm in ev.by_group.items():
-        parts += [f"## By {col}", "", markdown_table(gm)]
+        parts += [f"## By {col}", "", group_markdown_table(gm)]
     return "\n".join(parts)
 
 
