@@ -83,7 +83,7 @@ def written_by_geoface(path: str | os.PathLike) -> bool:
             doc = json.loads((folder / name).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(doc, dict) and ("schema_version" in doc or "command" in doc):
+        if isinstance(doc, dict) and doc:
             return True
     return False
 
