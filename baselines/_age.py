@@ -24,7 +24,7 @@ import pandas as pd
 
 from geoface.age_groups import AGE_GROUPS, DEFAULT_AGE_BINS, assign_age_groups
 from geoface.metrics import regression_bootstrap, regression_metrics
-from geoface.runs import oof_frame, overfitting_summary, used_column
+from geoface.runs import keep_left_out, oof_frame, overfitting_summary, used_column
 
 __all__ = [
     "age_fold_row",
@@ -148,13 +148,22 @@ def write_age_oof(
     y: np.ndarray,
     pred: np.ndarray,
     group_col: str = "subject",
+    row_groups: Sequence | None = None,
+    row_ages: Sequence | None = None,
 ) -> None:
     """Write ``oof_predictions.csv`` of an age run: ``id, fold, <group>, status, y_true,
-    y_pred`` (numbers), one row per input row, empty where the row took no part."""
+    y_pred`` (numbers), one row per input row; a row that took no part keeps its group
+    and true age (``row_groups``, ``row_ages``) and has no fold or prediction."""
     out = oof_frame(
-        ids=ids, status=status, used=used, fold=fold, groups=groups, group_col=group_col
+        ids=ids,
+        status=status,
+        used=used,
+        fold=fold,
+        groups=groups,
+        group_col=group_col,
+        row_groups=row_groups,
     )
-    out["y_true"] = used_column(used, y, numeric=True)
+    out["y_true"] = keep_left_out(used_column(used, y, numeric=True), used, row_ages, numeric=True)
     out["y_pred"] = used_column(used, pred, numeric=True)
     out.to_csv(path, index=False, float_format="%.6g")
 

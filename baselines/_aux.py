@@ -154,6 +154,7 @@ def write_aux_predictions(
     targets: np.ndarray,
     proba: np.ndarray,
     group_col: str = "subject",
+    row_groups: Sequence | None = None,
 ) -> None:
     """Write ``aux_predictions.csv``: ``id, fold, <group>, status``, then ``<AU>_true`` and
     ``<AU>_proba`` for each auxiliary target; one row per input row, empty where the row
@@ -161,7 +162,13 @@ def write_aux_predictions(
     n = len(ids)
     used = np.asarray(used, dtype=bool)
     out = oof_frame(
-        ids=ids, status=status, used=used, fold=fold, groups=groups, group_col=group_col
+        ids=ids,
+        status=status,
+        used=used,
+        fold=fold,
+        groups=groups,
+        group_col=group_col,
+        row_groups=row_groups,
     )
     for j, name in enumerate(names):
         true = pd.array([pd.NA] * n, dtype="Int64")

@@ -85,7 +85,7 @@ def read_face_table(path: str | os.PathLike, *, landmarks: str | os.PathLike | N
         frame.insert(0, "id", [Path(str(p)).stem for p in frame["path"]])
     frame["id"] = frame["id"].astype(str)
     if "label" in frame.columns:  # the same rule as extract, split and fit: case and spaces
-        from geoface._labelrule import normalise_labels
+        from geoface.labels import normalise_labels
 
         frame["label"] = normalise_labels(frame["label"])[0]
     base = path.parent

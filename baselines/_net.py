@@ -197,7 +197,7 @@ def build_net(
 
 def save_checkpoint(path: str | os.PathLike, net, meta: dict) -> None:
     """Save weights and plain metadata (loadable with ``weights_only=True``), atomically."""
-    from geoface._atomic import atomic_path
+    from geoface import atomic_path
 
     state = {k: v.detach().to("cpu") for k, v in net.state_dict().items()}
     with atomic_path(path) as tmp:

@@ -9,7 +9,6 @@ A classification run writes ``id, status, y_pred, proba_<class>…`` (and
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 
 from geoface import GeofaceError
 from geoface.age_groups import AGE_GROUPS, DEFAULT_AGE_BINS, assign_age_groups
+from geoface.runs import MODEL_DIR, MODEL_JSON, read_json, read_run_info
 
 from ._faces import FaceSet, load_faces, read_face_table
 from ._net import load_checkpoint
@@ -32,13 +32,15 @@ class BaselineRun:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        model_json = self.path / "model" / "model.json"
+        model_json = self.path / MODEL_DIR / MODEL_JSON
         if not model_json.exists():
-            raise GeofaceError(f"{self.path} is not a baseline run directory (no model/model.json)")
-        self.model_info = json.loads(model_json.read_text(encoding="utf-8"))
+            raise GeofaceError(
+                f"{self.path} is not a baseline run directory (no {MODEL_DIR}/{MODEL_JSON})"
+            )
+        self.model_info = read_json(model_json)
         if self.model_info.get("model") != "cnn":
             raise GeofaceError(f"{self.path} holds a geometric model: use 'geoface predict'")
-        self.info = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
+        self.info = read_run_info(self.path)
 
     @property
     def task(self) -> str:
@@ -64,7 +66,7 @@ class BaselineRun:
         entries = (
             [self.model_info["final"]] if self.model_info.get("final") else self.model_info["folds"]
         )
-        return [load_checkpoint(self.path / "model" / e["file"], device)[0] for e in entries]
+        return [load_checkpoint(self.path / MODEL_DIR / e["file"], device)[0] for e in entries]
 
     def predict(
         self,

@@ -35,26 +35,24 @@ import torch
 
 from geoface import GeofaceError
 from geoface.runs import (
-    fold_score_row,
+    EMBEDDINGS_NPZ,
+    FIGURES_DIR,
+    check_output_dir,
     run_header,
-    staged_directory,
-    summarise_predictions,
-    write_figures,
-    write_json,
-    write_oof,
+    write_run,
 )
 from geoface.splits import Splits
 
-from ._age import age_fold_row, age_strata, summarise_age, write_age_figures, write_age_oof
 from ._aux import aux_metrics, write_aux_predictions
 from ._curves import plot_history
 from ._faces import load_faces, read_face_table
-from ._folds import inner_validation, make_baseline_splits
+from ._folds import make_baseline_splits
 from ._net import resolve_pretrained, save_checkpoint
 from ._objectives import REGRESSION_LOSSES
 from ._predict import BaselineRun
 from ._recipes import Recipe
 from ._targets import TASKS, age_unit_of, age_values, aux_matrix, parse_aux_targets
+from ._tasks import AgeTask, ClassificationTask
 from ._train import FaceStore, Runtime, forward_all, resolve_device, train_network
 
 __all__ = ["BaselineRun", "train_baseline"]
@@ -150,9 +148,7 @@ def train_baseline(
     Path
     """
     t_start = time.perf_counter()
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
+    out = check_output_dir(Path(out_dir), overwrite=overwrite)
     if task not in TASKS:
         raise GeofaceError(f"task={task!r} is not one of {{{', '.join(map(repr, TASKS))}}}")
     if loss not in REGRESSION_LOSSES:
@@ -209,17 +205,14 @@ def train_baseline(
             f"(relative to {base}, or give --image-root)"
         )
     image_row = np.cumsum(faces.ok) - 1  # row -> index into faces.images
-    if regression:
-        classes: list[str] = []
-        y_all = np.where(used, ages, np.nan)
-    else:
-        classes = sorted(frame.loc[used, target].astype(str).unique().tolist())
-        if len(classes) < 2:
-            raise GeofaceError(f"target {target!r} has fewer than two classes among usable faces")
-        y_all = np.full(len(frame), -1)
-        y_all[used] = np.searchsorted(classes, frame.loc[used, target].astype(str).to_numpy())
+    job = (
+        AgeTask(ages, target, unit, loss, used)
+        if regression
+        else ClassificationTask(frame, target, used)
+    )
+    classes, y_all = job.classes, job.y_all
     groups_all = frame[group].astype(str).to_numpy()
-    k = len(classes)
+    k = job.n_outputs
     rt = Runtime(
         device=dev, arch=arch, pretrained=pretrained, seed=seed, deterministic=deterministic
     )
@@ -228,7 +221,7 @@ def train_baseline(
     rows = np.flatnonzero(used)
     img = image_row[rows]
     y, groups, fold = y_all[rows], groups_all[rows], fold_all[rows]
-    what = f"{target} ({unit})" if regression else f"{k} classes"
+    what = job.describe()
     say(
         f"{arch} ({recipe.name}) on {len(rows)} faces, {len(np.unique(groups))} {group}s, "
         f"{what}, {len(np.unique(fold))} folds, {image_size}px, device {dev}"
@@ -237,38 +230,37 @@ def train_baseline(
         + (f"; auxiliary heads {', '.join(aux_names)} (weight {aux_weight})" if aux_names else "")
     )
     # the network indexes the store directly; targets are looked up by store index
-    y_store = np.full(len(store), np.nan if regression else -1)
+    y_store = np.full(len(store), job.store_fill())
     y_store[img] = y
     aux_store = None
     if aux_all is not None:
         aux_store = np.full((len(store), len(aux_names)), np.nan)
         aux_store[img] = aux_all[rows]
     train_kw = {
-        "task": "regression" if regression else "classification",
+        "task": job.network_task,
         "loss": loss,
         "aux": aux_store,
         "aux_weight": aux_weight,
     }
 
     def inner_split(yy, gg):
-        labels = age_strata(yy, gg, 5) if regression else yy
-        return inner_validation(labels, gg, seed)
+        return job.inner_split(yy, gg, seed)
 
-    main = np.zeros(len(rows)) if regression else np.zeros((len(rows), k))
+    main = job.predictions(len(rows))
     mean_pred = np.zeros(len(rows))
     aux_proba = None if aux_all is None else np.zeros((len(rows), len(aux_names)))
     emb = fold_emb = None
     history, fold_scores, fold_ckpts = [], [], []
     t0 = time.perf_counter()
-    with staged_directory(out, overwrite=overwrite) as tmp:
-        (tmp / "model").mkdir()
+    with write_run(out, overwrite=overwrite) as run_dir:
+        tmp, model_dir = run_dir.path, run_dir.model_dir
         meta = {
             "arch": arch,
             "task": task,
             "classes": classes,
             "target": target,
             "unit": unit,
-            "loss": loss if regression else "cross-entropy",
+            "loss": job.loss,
             "aux_targets": aux_names,
             "aux_weight": aux_weight if aux_names else None,
             "dropout": recipe.dropout,
@@ -312,36 +304,16 @@ def train_baseline(
             for h in hist:
                 h["fold"] = int(f)
             history += hist
-            if regression:
-                mean_pred[test] = y[train].mean()
-                row = age_fold_row(
-                    f, y[train], o_train.main, y[test], o_test.main, n_validation=int(inner.sum())
-                )
-            else:
-                row = fold_score_row(
-                    f,
-                    y[train],
-                    o_train.main.argmax(1),
-                    y[test],
-                    o_test.main.argmax(1),
-                    k,
-                    n_validation=int(inner.sum()),
-                )
+            mean_pred[test] = y[train].mean()  # the age task's mean predictor
+            row = job.fold_row(
+                f, y[train], o_train.main, y[test], o_test.main, n_validation=int(inner.sum())
+            )
             row["fit_seconds"] = round(time.perf_counter() - tf, 3)
             fold_scores.append(row)
             name = f"fold_{int(f)}.pt"
-            save_checkpoint(tmp / "model" / name, net, {**meta, "fold": int(f)})
+            save_checkpoint(model_dir / name, net, {**meta, "fold": int(f)})
             fold_ckpts.append({"fold": int(f), "file": name})
-            if regression:
-                say(
-                    f"fold {f}: held-out MAE {row['test_mae']:.3f} {unit} "
-                    f"(train {row['train_mae']:.3f})"
-                )
-            else:
-                say(
-                    f"fold {f}: held-out balanced accuracy {row['test_balanced_accuracy']:.3f} "
-                    f"(train {row['train_balanced_accuracy']:.3f})"
-                )
+            say(job.fold_message(f, row))
         t_cv = time.perf_counter() - t0
         final_file = None
         t0 = time.perf_counter()
@@ -362,7 +334,7 @@ def train_baseline(
             for h in hist:
                 h["fold"] = "final"
             history += hist
-            save_checkpoint(tmp / "model" / "final.pt", net, {**meta, "fold": "final"})
+            save_checkpoint(model_dir / "final.pt", net, {**meta, "fold": "final"})
             final_file = "final.pt"
         t_final = time.perf_counter() - t0
 
@@ -375,57 +347,20 @@ def train_baseline(
             fold=fold,
             groups=groups,
             group_col=splits.group,
+            row_groups=frame[group].to_numpy(),
         )
         model_name = f"{arch}-{recipe.name}"
-        if regression:
-            metrics = summarise_age(
-                y=y,
-                pred=main,
-                mean_pred=mean_pred,
-                groups=groups,
-                fold=fold,
-                fold_scores=fold_scores,
-                excluded=excluded,
-                model=model_name,
-                target=target,
-                unit=unit,
-                loss=loss,
-                group=group,
-                n_boot=n_boot,
-                seed=seed,
-            )
-            write_age_oof(
-                tmp / "oof_predictions.csv",
-                **per_row,
-                y=y,
-                pred=main,
-            )
-        else:
-            pred = main.argmax(1)
-            metrics = summarise_predictions(
-                y=y,
-                pred=pred,
-                proba=main,
-                groups=groups,
-                classes=classes,
-                fold=fold,
-                fold_scores=fold_scores,
-                excluded=excluded,
-                model=model_name,
-                target=target,
-                group=group,
-                n_boot=n_boot,
-                seed=seed,
-            )
-            metrics = {"task": "classification", **metrics}
-            write_oof(
-                tmp / "oof_predictions.csv",
-                **per_row,
-                y=y,
-                pred=pred,
-                proba=main,
-                classes=classes,
-            )
+        summary = {
+            "fold_scores": fold_scores,
+            "excluded": excluded,
+            "model": model_name,
+            "group": group,
+            "n_boot": n_boot,
+            "seed": seed,
+        }
+        metrics = job.write(
+            run_dir, per_row, y=y, main=main, fold=fold, summary=summary, mean_pred=mean_pred
+        )
         if aux_proba is not None:
             aux_true = aux_all[rows]
             metrics["aux"] = aux_metrics(
@@ -438,19 +373,18 @@ def train_baseline(
                 targets=aux_true,
                 proba=aux_proba,
             )
-        write_json(tmp / "metrics.json", metrics)
-        splits.write(tmp / "splits.csv")
+        run_dir.metrics(metrics)
+        run_dir.splits(splits)
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
         np.savez_compressed(
-            tmp / "embeddings.npz",
+            tmp / EMBEDDINGS_NPZ,
             ids=ids[rows].astype(str),
             fold=fold.astype(int),
             embeddings=emb,
             folds=np.unique(fold).astype(int),
             fold_embeddings=fold_emb,
         )
-        write_json(
-            tmp / "model" / "model.json",
+        run_dir.model_json(
             {
                 "model": "cnn",
                 **meta,
@@ -458,11 +392,8 @@ def train_baseline(
                 "final": None if final_file is None else {"file": final_file},
             },
         )
-        if regression:
-            write_age_figures(tmp / "figures", metrics, y, main, fold)
-        else:
-            write_figures(tmp / "figures", metrics)
-        plot_history(tmp / "figures", pd.DataFrame(history), unit=unit)
+        job.figures(run_dir, metrics, y, main, fold)
+        plot_history(tmp / FIGURES_DIR, pd.DataFrame(history), unit=unit)
         run = {
             **run_header(command, "torch", "torchvision"),
             "model": model_name,
@@ -499,5 +430,5 @@ def train_baseline(
                 "total": round(time.perf_counter() - t_start, 3),
             },
         }
-        write_json(tmp / "run.json", run)
+        run_dir.header(run)
     return out

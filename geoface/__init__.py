@@ -5,6 +5,7 @@ areas, angles and edge strains normalised by inter-ocular distance → models
 evaluated on subject-grouped folds and explained by facial region.
 """
 
+from ._atomic import atomic_path
 from ._errors import GeofaceError
 
 __version__ = "0.1.0"
@@ -16,6 +17,8 @@ __all__ = [
     "N_LANDMARKS",
     "GeofaceError",
     "__version__",
+    "atomic_path",
+    "extract_images",
     "inter_ocular_distance",
 ]
 
@@ -37,8 +40,13 @@ def __getattr__(name: str):
         from . import _convention
 
         return getattr(_convention, name)
+    # the extraction pulls in pandas, the landmark backends and the features: import on use
+    if name == "extract_images":
+        from .extraction import extract_images
+
+        return extract_images
     raise AttributeError(f"module 'geoface' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _CONVENTION_NAMES)
+    return sorted(set(globals()) | _CONVENTION_NAMES | {"extract_images"})

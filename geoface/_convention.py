@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._errors import GeofaceError
+
 __all__ = [
+    "LANDMARK_COLUMNS",
     "LANDMARK_GROUPS",
     "MIDLINE_POINTS",
     "MIRROR_PERMUTATION",
@@ -17,10 +20,16 @@ __all__ = [
     "as_landmarks",
     "group_of_point",
     "inter_ocular_distance",
+    "landmarks_from_frame",
 ]
 
 #: Number of points in the iBUG 300-W markup.
 N_LANDMARKS = 68
+
+#: Landmark column names in tables (OpenFace/py-feat convention), in the order geoface writes them.
+LANDMARK_COLUMNS: tuple[str, ...] = tuple(
+    [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
+)
 
 #: Named groups of point indices (half-open ranges written out).
 LANDMARK_GROUPS: dict[str, tuple[int, ...]] = {
@@ -118,3 +127,36 @@ def inter_ocular_distance(landmarks: np.ndarray, method: str = "centres") -> np.
         )
     d = left - right
     return np.hypot(d[..., 0], d[..., 1])
+
+
+def landmarks_from_frame(frame, *, source: str = "table") -> np.ndarray:
+    """Take the ``x_0 … x_67, y_0 … y_67`` columns of ``frame`` as landmarks.
+
+    Values that are missing or not numbers become NaN (the row is then
+    flagged by feature extraction, never dropped).
+
+    Parameters
+    ----------
+    frame : DataFrame
+    source : str, default="table"
+        What ``frame`` is, for the error message.
+
+    Returns
+    -------
+    landmarks : ndarray of shape (n_rows, 68, 2)
+    """
+    import pandas as pd
+
+    stripped = {str(c).strip(): c for c in frame.columns}
+    missing = [c for c in LANDMARK_COLUMNS if c not in stripped]
+    if missing:
+        shown = ", ".join(missing[:4]) + (
+            f", … ({len(missing)} in all)" if len(missing) > 4 else ""
+        )
+        raise GeofaceError(
+            f"{source} lacks landmark columns {shown}; a landmark table needs "
+            "x_0..x_67 and y_0..y_67 (OpenFace/py-feat convention)"
+        )
+    values = frame[[stripped[c] for c in LANDMARK_COLUMNS]].apply(pd.to_numeric, errors="coerce")
+    flat = values.to_numpy(dtype=float)
+    return np.stack([flat[:, :N_LANDMARKS], flat[:, N_LANDMARKS:]], axis=-1)

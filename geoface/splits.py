@@ -18,7 +18,7 @@ import pandas as pd
 
 from ._atomic import atomic_path
 from ._errors import GeofaceError
-from ._labelrule import normalise_labels
+from .labels import normalise_labels
 
 __all__ = ["Splits", "check_splits", "make_splits"]
 

@@ -14,8 +14,8 @@ from geoface.compare import (
     latex_escape,
     mcnemar_exact,
     paired_bootstrap,
-    run_names,
 )
+from geoface.runs import run_names
 from tests._synthetic_runs import CLASSES, design, write_run
 
 

@@ -2,9 +2,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from geoface.explain import Explanation, region_table
-from geoface.explain._hierarchy import FeatureHierarchy
-from geoface.plotting import (
+from geoface.explain import (
+    Explanation,
     plot_contrast_bars,
     plot_contrast_map,
     plot_face_shap,
@@ -13,9 +12,11 @@ from geoface.plotting import (
     plot_region_waterfall,
     plot_shap_mesh,
     plot_shap_summary,
-    save_figure,
+    region_table,
 )
-from geoface.plotting._shap_mesh import element_summary, shap_norm
+from geoface.explain._hierarchy import FeatureHierarchy
+from geoface.explain._shap_mesh import element_summary, shap_norm
+from geoface.plotting import save_figure
 
 CLASSES = ["fear", "happy", "surprise"]
 

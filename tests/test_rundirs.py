@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from geoface import GeofaceError
-from geoface._rundirs import check_same_problem, read_run_directory, run_names
 from geoface.compare import compare_runs, load_run_predictions
 from geoface.fusion import align_runs as fusion_align
 from geoface.fusion import read_run
+from geoface.runs import check_same_problem, read_run_directory, run_names
 from tests._synthetic_runs import CLASSES, design, write_run
 
 

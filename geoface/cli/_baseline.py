@@ -195,9 +195,9 @@ def run(args) -> int:
         command=["geoface", *sys.argv[1:]],
         progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
     )
-    import json
+    from ..runs import METRICS_JSON, read_json
 
-    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    metrics = read_json(path / METRICS_JSON)
     if metrics.get("task") == "age":
         from baselines._age import age_summary_lines
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from .._errors import GeofaceError
+from ..extraction import resolve_mesh
 
 
 def add_parser(sub) -> None:
@@ -108,24 +108,6 @@ def relative_options(args) -> dict:
     }
 
 
-def resolve_mesh(spec: str):
-    """Turn a --mesh value into what :func:`extract_table` accepts."""
-    if spec in {"default", "fit"}:
-        return spec
-    path = Path(spec)
-    if not path.exists():
-        raise GeofaceError(
-            f"--mesh {spec!r} is neither 'default', 'fit' nor an existing mesh JSON file"
-        )
-    from ..mesh import Mesh
-
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise GeofaceError(f"cannot read mesh file {path}: {exc}") from None
-    return Mesh.from_dict(doc.get("mesh", doc))
-
-
 def report(table, out: Path, what: str = "faces") -> int:
     """Print the one-line summary of a written table; return the exit status."""
     warn_formula_like(table.frame, out)
@@ -162,7 +144,7 @@ def report(table, out: Path, what: str = "faces") -> int:
 def print_label_note(changes: dict | None, values=None, column: str = "label") -> None:
     """Say, on one line, which spellings of a label were read as one class."""
     if changes:
-        from .._labelrule import describe_label_changes
+        from ..labels import describe_label_changes
 
         print("  " + describe_label_changes(changes, values, column=column))
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-from .._errors import GeofaceError
 from ._argtypes import positive_int
 
 #: The shared type of whole-number options ≥ 1 (see :mod:`geoface.cli._argtypes`).
@@ -14,8 +12,7 @@ _positive = positive_int
 
 
 def add_image_arguments(p: argparse.ArgumentParser) -> None:
-    from ..landmarks import DETECTORS, LANDMARKERS, WEIGHTS_ENV
-    from ..landmarks._images import DEFAULT_MAX_PIXELS
+    from ..landmarks import DEFAULT_MAX_PIXELS, DETECTORS, LANDMARKERS, WEIGHTS_ENV
 
     g = p.add_argument_group(
         "images",
@@ -138,96 +135,47 @@ def add_denoise_arguments(g) -> None:
     )
 
 
-def _default_landmarks_out(out: Path) -> Path:
-    return out.with_name(out.with_suffix("").name + ".landmarks.csv")
-
-
 def run_images(args, kind: str) -> int:
-    import pandas as pd
-
-    from ..features import extract_table
-    from ..landmarks import detect_landmarks, find_images, make_landmarker, write_landmark_csv
-    from ._extract import relative_options, report, resolve_mesh
+    from ..extraction import default_landmarks_out, extract_images
+    from ._extract import relative_options, report
     from ._paths import refuse_onto_inputs
 
-    t0 = time.perf_counter()
-    if args.out.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise GeofaceError(
-            f"feature table {args.out} has extension {args.out.suffix or '(none)'!r}; "
-            "use .csv (default, readable in R/Excel) or .parquet"
-        )
-    mesh = resolve_mesh(args.mesh)
     # the default landmark CSV (OUT_STEM.landmarks.csv) may not replace the input either
     inputs = [("input", p) for p in (args.input, args.landmarks_file) if p is not None]
     refuse_onto_inputs(
-        args.landmarks_out or _default_landmarks_out(args.out), inputs, option="--landmarks-out"
+        args.landmarks_out or default_landmarks_out(args.out), inputs, option="--landmarks-out"
     )
-    sources = find_images(args.input)
-    landmarker = make_landmarker(
-        args.landmarker or "auto",
-        detector=args.detector,
-        device=args.device,
-        weights_dir=args.weights_dir,
-        batch_size=args.batch_size,
-        detect_side=args.detect_side,
-        n_jobs=args.workers,
-        table=args.landmarks_file,
-        mirror_average=args.mirror_average,
-        upsample=args.upsample,
-    )
-    if not args.quiet:
-        print(f"{len(sources)} images from {args.input}; landmarker {landmarker.choice}")
-    cache_dir = None
-    if not args.no_cache:
-        cache_dir = args.cache if args.cache is not None else args.out.parent / "geoface-cache"
-    found = detect_landmarks(
-        sources,
-        landmarker,
-        faces=args.faces,
-        cache_dir=cache_dir,
-        max_side=args.max_side,
-        min_size=args.min_size,
-        max_pixels=args.max_pixels,
-        workers=args.workers,
-        progress=not args.quiet,
-        overlays=args.overlays,
-        mesh=mesh if not isinstance(mesh, str) else None,
-    )
-    landmarks_out = args.landmarks_out or _default_landmarks_out(args.out)
-    write_landmark_csv(landmarks_out, found.landmarks, pd.concat([found.meta, found.qc], axis=1))
-    t1 = time.perf_counter()
-    table = extract_table(
-        found.landmarks,
-        found.meta,
-        qc=found.qc,
-        mesh=mesh,
+    result = extract_images(
+        args.input,
+        args.out,
+        kind=kind,
+        mesh=args.mesh,
         reference=args.reference,
         iod=args.iod,
         neutral_label=args.neutral_label,
+        landmarker=args.landmarker,
+        detector=args.detector,
+        faces=args.faces,
+        device=args.device,
+        weights_dir=args.weights_dir,
+        batch_size=args.batch_size,
+        landmarks_file=args.landmarks_file,
+        landmarks_out=args.landmarks_out,
+        overlays=args.overlays,
+        cache=args.cache,
+        use_cache=not args.no_cache,
+        max_side=args.max_side,
+        detect_side=args.detect_side,
+        min_size=args.min_size,
+        max_pixels=args.max_pixels,
+        mirror_average=args.mirror_average,
+        upsample=args.upsample,
         **relative_options(args),
-        landmarker=landmarker.name,
-        source=str(args.input),
+        workers=args.workers,
+        progress=not args.quiet,
+        say=None if args.quiet else print,
     )
-    detection = {k: v for k, v in found.info.items() if k != "landmarker"}
-    detection["input_kind"] = kind
-    detection["landmarks_table"] = str(landmarks_out)
-    detection["timings"]["features_s"] = round(time.perf_counter() - t1, 3)
-    detection["timings"]["total_s"] = round(time.perf_counter() - t0, 3)
-    table.info["detection"] = detection
-    out = table.write(args.out)
-    status = report(table, out, what=f"rows from {len(sources)} images")
-    info = found.info
-    cache = info["cache"]
-    extra = f"; cache: {cache['hits']} reused, {cache['misses']} detected" if cache else ""
-    print(
-        f"  landmarks → {landmarks_out}; {landmarker.describe()}, "
-        f"{len(sources) / max(time.perf_counter() - t0, 1e-9):.1f} images/s{extra}"
-    )
-    if cache and cache["error"]:
-        print(f"  warning: the landmark cache could not be written ({cache['error']})")
-    if info["overlays"]:
-        ov = info["overlays"]
-        print(f"  overlays → {ov['dir']} ({ov['n']} images)")
-        if ov["errors"]:
-            print(f"  warning: {len(ov['errors'])} overlays failed, e.g. {ov['errors'][0]}")
+    status = report(result.table, result.path, what=f"rows from {result.n_images} images")
+    for line in result.lines:
+        print(line)
     return status

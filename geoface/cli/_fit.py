@@ -123,7 +123,7 @@ def run(args) -> int:
 
     table = FeatureTable.read(args.features)
     if args.target in table.frame.columns:
-        from .._labelrule import normalise_labels
+        from ..labels import normalise_labels
         from ._extract import print_label_note
 
         if args.target == "label":  # the table's labels were normalised as it was read

@@ -8,23 +8,27 @@ differences and Cohen's κ between predicted labels.
 """
 
 from ._compare import SCORES, Comparison, compare_runs
-from ._load import RunPredictions, align_runs, load_run_predictions, run_names
+from ._figures import plot_confusion_grid, plot_metric_intervals
+from ._load import align_predictions, load_run_predictions
 from ._stats import cohen_kappa, correctness_counts, mcnemar_exact, paired_bootstrap
-from ._tables import latex_escape, latex_table, markdown_table
+from ._tables import fmt_ci, fmt_p, fmt_value, latex_escape, latex_table, markdown_table
 
 __all__ = [
     "SCORES",
     "Comparison",
-    "RunPredictions",
-    "align_runs",
+    "align_predictions",
     "cohen_kappa",
     "compare_runs",
     "correctness_counts",
+    "fmt_ci",
+    "fmt_p",
+    "fmt_value",
     "latex_escape",
     "latex_table",
     "load_run_predictions",
     "markdown_table",
     "mcnemar_exact",
     "paired_bootstrap",
-    "run_names",
+    "plot_confusion_grid",
+    "plot_metric_intervals",
 ]

@@ -13,7 +13,8 @@ import pandas as pd
 
 from .._errors import GeofaceError
 from ..metrics import chance_levels, classification_metrics, subject_bootstrap
-from ._load import RunPredictions, align_runs, load_run_predictions, run_names
+from ..runs import RunDirectory, run_names
+from ._load import align_predictions, load_run_predictions
 from ._stats import cohen_kappa, correctness_counts, mcnemar_exact, paired_bootstrap
 from ._tables import fmt_ci, fmt_p, fmt_value, latex_table, markdown_table
 
@@ -353,10 +354,10 @@ def compare_runs(
         raise GeofaceError("give at least one run directory to compare")
     if n_boot < 100:
         raise GeofaceError(f"n_boot={n_boot} is too few bootstrap replicates; use at least 100")
-    runs: list[RunPredictions] = [
+    runs: list[RunDirectory] = [
         load_run_predictions(p, n) for p, n in zip(paths, run_names(paths), strict=True)
     ]
-    rows, excluded = align_runs(runs)
+    rows, excluded = align_predictions(runs)
     first = runs[0]
     classes = first.classes
     if not classes:

@@ -3,7 +3,7 @@
 Runs can be compared only when they were made on the same faces, with the
 same folds, the same target and the same classes: then every difference in
 their predictions is a difference between the models. Reading and checking
-are shared with fusion (:mod:`geoface._rundirs`).
+are shared with fusion (:mod:`geoface.runs`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from .._rundirs import RunDirectory, check_same_problem, read_run_directory, run_names
+from ..runs import RunDirectory, check_same_problem, read_run_directory
 
-__all__ = ["RunPredictions", "align_runs", "load_run_predictions", "run_names"]
-
-
-RunPredictions = RunDirectory
-"""The out-of-fold predictions of one run directory (see :class:`geoface._rundirs.RunDirectory`)."""
+__all__ = ["align_predictions", "load_run_predictions"]
 
 
-def load_run_predictions(path: str | os.PathLike, name: str | None = None) -> RunPredictions:
+def load_run_predictions(path: str | os.PathLike, name: str | None = None) -> RunDirectory:
     """Read a run directory's ``metrics.json``, ``run.json`` and ``oof_predictions.csv``.
 
     Parameters
@@ -36,17 +32,17 @@ def load_run_predictions(path: str | os.PathLike, name: str | None = None) -> Ru
 
     Returns
     -------
-    RunPredictions
+    RunDirectory
     """
     return read_run_directory(path, name)
 
 
-def align_runs(runs: Sequence[RunPredictions]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def align_predictions(runs: Sequence[RunDirectory]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check that runs are comparable and line up their rows by id.
 
     Parameters
     ----------
-    runs : sequence of RunPredictions
+    runs : sequence of RunDirectory
 
     Returns
     -------

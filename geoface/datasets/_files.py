@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from .._errors import GeofaceError
-from ..landmarks._images import IMAGE_SUFFIXES
+from ..landmarks import IMAGE_SUFFIXES
 from ._labels import LabelMap
 
 __all__ = ["SPLIT_NAMES", "apply_label", "list_images", "require_folder"]

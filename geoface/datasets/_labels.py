@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._errors import GeofaceError
-from .._labelrule import normalise_label
+from ..labels import normalise_label
 
 __all__ = ["CLASSES", "EXCLUDED", "SYNONYMS", "LabelMap", "read_label_map"]
 

@@ -23,6 +23,7 @@ from .._atomic import atomic_path
 from .._errors import GeofaceError
 from ..age_groups import AGE_GROUPS as _AGE_GROUP_NAMES
 from ..age_groups import DEFAULT_AGE_BINS, assign_age_groups
+from ..statuses import DATASET_STATUSES
 from ._labels import LabelMap
 
 __all__ = [
@@ -48,14 +49,7 @@ BASE_COLUMNS: tuple[str, ...] = (
 )
 
 #: Row statuses and what they mean.
-STATUSES: dict[str, str] = {
-    "ok": "parsed, labelled with one of the classes",
-    "unlabelled": "parsed, but the dataset gives this image no expression label",
-    "excluded": "a known category left out (contempt unless --keep contempt, none, …)",
-    "unknown_label": "a label the mapping does not know (add it with --label-map)",
-    "unparsed": "the file name or annotation row does not follow the layout",
-    "missing_file": "listed by an annotation file, but the image is not there",
-}
+STATUSES = DATASET_STATUSES  # declared with every other status in geoface.statuses
 
 #: Age groups (name, lower bound in months inclusive, upper bound exclusive): the
 #: five developmental groups of :mod:`geoface.age_groups`, in months.

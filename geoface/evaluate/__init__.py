@@ -16,7 +16,7 @@ from ._predictions import (
     read_predictions,
     read_truth,
 )
-from ._report import file_stem, group_summary_lines, markdown_table, write_group_report
+from ._report import file_stem, group_markdown_table, group_summary_lines, write_group_report
 from ._write import evaluation_lines, write_evaluation
 
 __all__ = [
@@ -27,8 +27,8 @@ __all__ = [
     "evaluate_predictions",
     "evaluation_lines",
     "file_stem",
+    "group_markdown_table",
     "group_summary_lines",
-    "markdown_table",
     "parse_relabel",
     "read_predictions",
     "read_truth",

@@ -110,14 +110,18 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     GeofaceError
         No ``id`` column, repeated ids, or neither ``y_pred`` nor ``proba_…`` columns.
     """
+    from ..runs import OOF_CSV, RUN_JSON, read_run_info
+
     p = Path(path)
     if p.is_dir():
-        if not (p / "oof_predictions.csv").exists():
+        if (p / RUN_JSON).exists():
+            read_run_info(p)  # a damaged or newer run is refused in one line
+        if not (p / OOF_CSV).exists():
             raise GeofaceError(
                 f"{p} is a folder without oof_predictions.csv; give a predictions CSV "
                 "('geoface predict') or a run directory"
             )
-        p = p / "oof_predictions.csv"
+        p = p / OOF_CSV
     frame = _read_any(p, "predictions")
     if "y_pred" not in frame.columns and not _proba_columns(frame):
         raise GeofaceError(

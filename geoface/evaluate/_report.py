@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..metrics import ALL_GROUPS, GroupMetrics
 
-__all__ = ["file_stem", "group_summary_lines", "markdown_table", "write_group_report"]
+__all__ = ["file_stem", "group_markdown_table", "group_summary_lines", "write_group_report"]
 
 
 def file_stem(column: str) -> str:
@@ -52,7 +52,7 @@ def group_summary_lines(gm: GroupMetrics) -> list[str]:
     return lines
 
 
-def markdown_table(gm: GroupMetrics) -> str:
+def group_markdown_table(gm: GroupMetrics) -> str:
     """The group table as Markdown: each metric with its 95 % interval, chance and notes."""
     head = [
         gm.column,
@@ -124,7 +124,7 @@ def write_group_report(
     gm.table.to_csv(written[0], index=False, float_format="%.6g")
     if markdown:
         written.append(folder / f"{stem}.md")
-        written[-1].write_text(markdown_table(gm), encoding="utf-8")
+        written[-1].write_text(group_markdown_table(gm), encoding="utf-8")
     (folder / "figures").mkdir(exist_ok=True)
     stem = file_stem(gm.column)
     fig = plot_group_metric(gm.table, gm.column, title=title)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._predictions import UNSEEN_POLICIES, Evaluation
-from ._report import markdown_table, write_group_report
+from ._report import group_markdown_table, write_group_report
 
 __all__ = ["evaluation_lines", "write_evaluation"]
 
@@ -60,7 +60,7 @@ def _report_markdown(ev: Evaluation) -> str:
         "",
     ]
     for col, gm in ev.by_group.items():
-        parts += [f"## By {col}", "", markdown_table(gm)]
+        parts += [f"## By {col}", "", group_markdown_table(gm)]
     return "\n".join(parts)
 
 
@@ -89,7 +89,7 @@ def write_evaluation(
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_confusion_matrix, save_figure
-    from ..runs import run_header, staged_directory, write_json
+    from ..runs import METRICS_JSON, run_header, staged_directory, write_json
 
     with staged_directory(out, overwrite=overwrite) as tmp:
         metrics = {
@@ -100,7 +100,7 @@ def write_evaluation(
             "unseen_classes": ev.info["unseen_classes"],
             "unseen_policy": ev.info["unseen_policy"],
         }
-        write_json(tmp / "metrics.json", metrics)
+        write_json(tmp / METRICS_JSON, metrics)
         for gm in ev.by_group.values():
             write_group_report(tmp, gm, markdown=True, confusions=True, title=f"by {gm.column}")
         (tmp / "report.md").write_text(_report_markdown(ev), encoding="utf-8")

@@ -19,6 +19,13 @@ from ._engines import (
 from ._explain import DEFAULT_MAX_ROWS, Explanation, check_explainable, explain_run, run_table
 from ._hierarchy import REGION_TREE, FeatureHierarchy
 from ._outputs import FIGURES, default_contrast, write_explanation
+from ._shap_bars import (
+    plot_contrast_bars,
+    plot_region_importance,
+    plot_region_waterfall,
+    plot_shap_summary,
+)
+from ._shap_mesh import plot_contrast_map, plot_face_shap, plot_region_map, plot_shap_mesh
 from ._summary import contrast_values, element_table, ground_truth_check, region_table
 
 __all__ = [
@@ -38,6 +45,14 @@ __all__ = [
     "explain_estimator",
     "explain_run",
     "ground_truth_check",
+    "plot_contrast_bars",
+    "plot_contrast_map",
+    "plot_face_shap",
+    "plot_region_importance",
+    "plot_region_map",
+    "plot_region_waterfall",
+    "plot_shap_mesh",
+    "plot_shap_summary",
     "region_table",
     "resolve_explainer",
     "run_table",

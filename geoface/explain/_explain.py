@@ -186,7 +186,9 @@ class _Embedding:
 
     def __init__(self, run):
         entry = run.model_info["embedding"]
-        path = run.path / "model" / entry["file"]
+        from ..runs import MODEL_DIR
+
+        path = run.path / MODEL_DIR / entry["file"]
         if not path.exists():
             raise GeofaceError(f"{path} is missing; the fused run is incomplete")
         with np.load(path, allow_pickle=False) as z:
@@ -338,8 +340,7 @@ def explain_run(
     -------
     Explanation
     """
-    from ..models import Run
-    from ..models._data import feature_matrix
+    from ..models import Run, feature_matrix
     from ..runs import versions
 
     say = progress or (lambda msg: None)

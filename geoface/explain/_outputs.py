@@ -78,16 +78,14 @@ def default_faces(expl: Explanation) -> list[int]:
 def _draw(expl, folder, over, faces, contrasts, face_source, regions, which) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    from ..plotting import (
+    from ..plotting import save_figure
+    from ._shap_bars import (
         plot_contrast_bars,
-        plot_contrast_map,
-        plot_face_shap,
         plot_region_importance,
-        plot_region_map,
         plot_region_waterfall,
         plot_shap_summary,
-        save_figure,
     )
+    from ._shap_mesh import plot_contrast_map, plot_face_shap, plot_region_map
 
     written: list[Path] = []
 
@@ -134,7 +132,7 @@ def _draw(expl, folder, over, faces, contrasts, face_source, regions, which) -> 
 
 def _map_scales(expl, over: str, signed: bool) -> tuple[float, float]:
     """Colour-scale top and widest-edge value shared by every class's map."""
-    from ..plotting._shap_mesh import element_summary
+    from ._shap_mesh import element_summary
 
     tri_top, edge_top = 0.0, 0.0
     for c in expl.classes:
@@ -148,9 +146,8 @@ def _map_grid(expl, *, over: str, signed: bool, ncols: int = 4):
     """All classes' region maps on one shared colour scale, with one colour bar."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import plot_region_map
-    from ..plotting._shap_bars import coalition_note
-    from ..plotting._shap_mesh import shap_cmap, shap_norm
+    from ._shap_bars import coalition_note
+    from ._shap_mesh import plot_region_map, shap_cmap, shap_norm
 
     n = len(expl.classes)
     ncols = min(ncols, n)

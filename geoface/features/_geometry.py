@@ -37,11 +37,12 @@ import numpy as np
 from .._convention import N_LANDMARKS, as_landmarks
 from .._errors import GeofaceError
 from ..mesh import Mesh
+from ..statuses import QC_STATUSES as _QC_STATUSES
 
 __all__ = ["QC_STATUSES", "GeometryResult", "compute_geometry", "edge_lengths"]
 
 #: Per-face statuses this step can give, best first.
-QC_STATUSES: tuple[str, ...] = ("ok", "nonfinite_landmarks", "degenerate")
+QC_STATUSES = _QC_STATUSES  # declared with every other status in geoface.statuses
 
 _RAD2DEG = 180.0 / np.pi
 

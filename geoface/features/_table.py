@@ -28,8 +28,9 @@ import pandas as pd
 
 from .._atomic import replace_together, temp_sibling_file
 from .._errors import GeofaceError
-from .._labelrule import normalise_labels
+from ..labels import normalise_labels
 from ..mesh import Mesh
+from ..statuses import USABLE_STATUSES as _USABLE_STATUSES
 from ._names import feature_map
 from ._transformer import MeshFeatures
 
@@ -38,7 +39,7 @@ __all__ = ["USABLE_STATUSES", "FeatureTable", "extract_table", "sidecar_paths"]
 #: ``qc_status`` values of rows that have landmarks and features: a single face
 #: (``ok``), the largest of several (``multiple_faces``), or a face found by the
 #: tight-crop fallback (``fallback_box``).
-USABLE_STATUSES: tuple[str, ...] = ("ok", "multiple_faces", "fallback_box")
+USABLE_STATUSES = _USABLE_STATUSES  # declared with every other status in geoface.statuses
 
 #: Columns that lead every table, in this order, when present.
 LEADING_COLUMNS = ("id", "path", "subject", "label")
@@ -205,6 +206,11 @@ class FeatureTable:
             info = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise GeofaceError(f"cannot read {meta_path}: {exc}") from None
+        if not isinstance(info, dict) or not isinstance(info.get("mesh"), dict):
+            raise GeofaceError(
+                f"{meta_path} has no mesh entry; the sidecar is damaged or was edited "
+                "(re-run 'geoface extract' to write the table and its sidecar again)"
+            )
         _check_content(path, info)
         mesh = Mesh.from_dict(info["mesh"])
         if fmt == "csv":

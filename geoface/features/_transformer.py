@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._convention import N_LANDMARKS
+from .._convention import N_LANDMARKS, landmarks_from_frame
 from .._errors import GeofaceError
-from ..landmarks import landmarks_from_frame
 from ..mesh import Mesh
 from ._geometry import GeometryResult, compute_geometry
 from ._names import feature_names

@@ -14,7 +14,7 @@ Everything learnt for fold ``k`` is learnt from the other folds' rows only.
 """
 
 from ._early import EMBEDDING_REGION, concat_fusion, embedding_names
-from ._inputs import AlignedRuns, RunInput, align_runs, read_run
+from ._inputs import AlignedRuns, align_runs, read_run
 from ._late import LATE_METHODS, Combiner, fit_combiner, fit_weights, late_fusion
 from ._run import METHODS, fuse_runs
 
@@ -24,7 +24,6 @@ __all__ = [
     "METHODS",
     "AlignedRuns",
     "Combiner",
-    "RunInput",
     "align_runs",
     "concat_fusion",
     "embedding_names",

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import GeofaceError
-from ..runs import fold_score_row
+from ..runs import EMBEDDINGS_NPZ, fold_score_row
 
 __all__ = ["EMBEDDING_REGION", "EarlyResult", "concat_fusion", "embedding_names", "split_inputs"]
 
@@ -90,7 +90,7 @@ class EarlyResult:
 
 def _load_embeddings(cnn, ids: np.ndarray, fold: np.ndarray) -> tuple:
     """``fold_embeddings``, each used face's row in them and the slices' folds (checked)."""
-    path = cnn.path / "embeddings.npz"
+    path = cnn.path / EMBEDDINGS_NPZ
     if not path.exists():
         raise GeofaceError(f"CNN run {cnn.path} has no embeddings.npz; retrain the baseline")
     with np.load(path, allow_pickle=False) as z:
@@ -133,8 +133,7 @@ def _geometric_matrix(geo, features, ids: np.ndarray):
     """The geometric features of the used faces, from the table the geometric run names."""
     from ..explain import run_table
     from ..features import FeatureTable
-    from ..models import Run
-    from ..models._data import feature_matrix
+    from ..models import Run, feature_matrix
 
     run = Run(geo.path)
     if features is None or isinstance(features, FeatureTable):
@@ -189,8 +188,7 @@ def concat_fusion(
     """
     from sklearn.decomposition import PCA
 
-    from ..models import get_model_spec
-    from ..models._cv import _predict_full, fit_model
+    from ..models import fit_model, get_model_spec, predict_full
     from ._late import _one_blas_thread
 
     if embedding_dims < 1:
@@ -238,8 +236,8 @@ def concat_fusion(
         model, present, _ = fit_model(
             spec, X[train], y[train], groups[train], seed=seed, n_classes=k
         )
-        proba[test] = _predict_full(model, present, X[test], k)
-        train_pred = _predict_full(model, present, X[train], k).argmax(axis=1)
+        proba[test] = predict_full(model, present, X[test], k)
+        train_pred = predict_full(model, present, X[train], k).argmax(axis=1)
         row = fold_score_row(f, y[train], train_pred, y[test], proba[test].argmax(axis=1), k)
         row["fit_seconds"] = round(time.perf_counter() - t0, 3)
         result.fold_scores.append(row)

@@ -2,7 +2,7 @@
 
 Runs can be fused only when they predicted the same faces on the same folds,
 with the same classes, for the same target: :func:`align_runs` checks that
-(with the checks compare shares, :mod:`geoface._rundirs`) and lines their
+(with the checks compare shares, :mod:`geoface.runs`) and lines their
 out-of-fold probabilities up face by face.
 """
 
@@ -16,16 +16,12 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from .._rundirs import RunDirectory, check_same_problem, read_run_directory
+from ..runs import RunDirectory, check_same_problem, read_run_directory, run_names
 
-__all__ = ["AlignedRuns", "RunInput", "align_runs", "read_run"]
-
-
-RunInput = RunDirectory
-"""One run directory, as fusion reads it (see :class:`geoface._rundirs.RunDirectory`)."""
+__all__ = ["AlignedRuns", "align_runs", "read_run"]
 
 
-def read_run(path: str | os.PathLike, name: str | None = None) -> RunInput:
+def read_run(path: str | os.PathLike, name: str | None = None) -> RunDirectory:
     """Read what fusion needs from a run directory (``geoface fit``, baseline or fuse).
 
     Raises
@@ -43,7 +39,7 @@ class AlignedRuns:
 
     Attributes
     ----------
-    runs : list of RunInput
+    runs : list of RunDirectory
     ids : ndarray of str, shape (n_rows,)
         Every input row (in the first run's order).
     status : ndarray of str, shape (n_rows,)
@@ -77,17 +73,6 @@ class AlignedRuns:
         return [r.name for r in self.runs]
 
 
-def _unique_names(paths: list[Path]) -> list[str]:
-    names: list[str] = []
-    for p in paths:
-        base = p.name or str(p)
-        name, n = base, 2
-        while name in names:
-            name, n = f"{base}_{n}", n + 1
-        names.append(name)
-    return names
-
-
 def align_runs(run_dirs) -> AlignedRuns:
     """Read runs and check that they can be fused; line their predictions up.
 
@@ -115,7 +100,7 @@ def align_runs(run_dirs) -> AlignedRuns:
         raise GeofaceError(f"fusion needs at least two run directories; got {len(paths)}")
     if len({p.resolve() for p in paths}) < len(paths):
         raise GeofaceError("the same run directory is given twice; fuse different runs")
-    runs = [read_run(p, n) for p, n in zip(paths, _unique_names(paths), strict=True)]
+    runs = [read_run(p, n) for p, n in zip(paths, run_names(paths), strict=True)]
     check_same_problem(runs, "fuse")
     first = runs[0]
     ids = first.oof["id"].to_numpy(dtype=str)

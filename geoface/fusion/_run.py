@@ -31,12 +31,14 @@ import pandas as pd
 
 from .._errors import GeofaceError
 from ..runs import (
+    EMBEDDING_PCA_NPZ,
+    MODEL_JSON,
+    SPLITS_CSV,
+    check_output_dir,
     run_header,
-    staged_directory,
     summarise_predictions,
-    write_figures,
     write_json,
-    write_oof,
+    write_run,
 )
 from ._early import EMBEDDING_REGION, concat_fusion
 from ._inputs import AlignedRuns, align_runs
@@ -82,7 +84,7 @@ def _input_scores(aligned: AlignedRuns) -> list[dict]:
 def _splits(aligned: AlignedRuns):
     from ..splits import Splits
 
-    path = aligned.runs[0].path / "splits.csv"
+    path = aligned.runs[0].path / SPLITS_CSV
     if path.exists():
         return Splits.read(path)
     frame = pd.DataFrame(
@@ -155,9 +157,7 @@ def fuse_runs(
     if method not in METHODS:
         choices = ", ".join(repr(m) for m in METHODS)
         raise GeofaceError(f"method={method!r} is not one of {{{choices}}}")
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
+    out = check_output_dir(out, overwrite=overwrite)
     if n_boot < 100:
         raise GeofaceError(f"bootstrap replicates ({n_boot}) must be ≥ 100")
     if features is not None and method != "concat":
@@ -223,10 +223,9 @@ def fuse_runs(
     metrics["fusion"] = fusion_doc
     splits = _splits(aligned)
 
-    with staged_directory(out, overwrite=overwrite) as tmp:
-        write_json(tmp / "metrics.json", metrics)
-        write_oof(
-            tmp / "oof_predictions.csv",
+    with write_run(out, overwrite=overwrite) as run_dir:
+        run_dir.metrics(metrics)
+        run_dir.oof(
             ids=aligned.ids,
             status=aligned.status,
             used=aligned.used,
@@ -237,13 +236,15 @@ def fuse_runs(
             proba=proba,
             classes=aligned.classes,
             group_col=aligned.group,
+            row_groups=aligned.runs[0].oof[aligned.group].to_numpy(),
+            row_labels=aligned.runs[0].oof["y_true"].to_numpy(),
         )
-        splits.write(tmp / "splits.csv")
+        run_dir.splits(splits)
         if method == "concat":
-            _write_concat_model(tmp / "model", res, aligned)
+            _write_concat_model(run_dir.model_dir, res, aligned)
         else:
-            _write_late_model(tmp / "model", res, aligned, method)
-        write_figures(tmp / "figures", metrics)
+            _write_late_model(run_dir.model_dir, res, aligned, method)
+        run_dir.figures(metrics)
         run = {
             **run_header(command, "xgboost", "scipy"),
             "kind": "fusion",
@@ -281,14 +282,13 @@ def fuse_runs(
                 "total": round(time.perf_counter() - t_start, 3),
             },
         }
-        write_json(tmp / "run.json", run)
+        run_dir.header(run)
     return out
 
 
 def _write_late_model(folder: Path, res, aligned: AlignedRuns, method: str) -> None:
     from ..models import save_estimator
 
-    folder.mkdir()
     names, classes = aligned.names, aligned.classes
     doc = {
         "model": f"fusion-{method}",
@@ -315,16 +315,15 @@ def _write_late_model(folder: Path, res, aligned: AlignedRuns, method: str) -> N
             doc["final"] = entry
         else:
             doc["folds"].append(entry)
-    write_json(folder / "model.json", doc)
+    write_json(folder / MODEL_JSON, doc)
 
 
 def _write_concat_model(folder: Path, res, aligned: AlignedRuns) -> None:
     from ..models import save_estimator
 
-    folder.mkdir()
     ids = aligned.ids[aligned.used]
     np.savez_compressed(
-        folder / "embedding_pca.npz",
+        folder / EMBEDDING_PCA_NPZ,
         ids=ids.astype(str),
         fold=aligned.fold.astype(int),
         folds=np.asarray(res.folds, dtype=int),
@@ -349,10 +348,10 @@ def _write_concat_model(folder: Path, res, aligned: AlignedRuns) -> None:
         "embedding": {
             "region": EMBEDDING_REGION,
             "names": res.feature_names[-res.n_components :],
-            "file": "embedding_pca.npz",
+            "file": EMBEDDING_PCA_NPZ,
             "cnn_run": str(next(r.path.resolve() for r in aligned.runs if r.kind == "cnn")),
         },
         "mesh_hash": res.mesh_hash,
         "mesh": res.mesh,
     }
-    write_json(folder / "model.json", doc)
+    write_json(folder / MODEL_JSON, doc)

@@ -21,6 +21,7 @@ from ._fan import (
 )
 from ._files import FileLandmarker
 from ._images import (
+    DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
     ImageReadError,
     LoadedImage,
@@ -40,6 +41,7 @@ from ._io import (
     write_landmarks_npz,
     write_pts,
 )
+from ._overlays import draw_overlay
 from ._pipeline import detect_landmarks
 from ._registry import DETECTORS, LANDMARKERS, make_detector, make_landmarker
 from ._rows import IMAGE_QC_COLUMNS, IMAGE_STATUSES, ImageLandmarks, yaw_proxy
@@ -55,6 +57,7 @@ from ._sfd import S3fdDetector
 from ._sources import ImageSources, find_images, input_kind
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "DETECTORS",
     "DLIB_MODEL_FILE",
     "DLIB_UPSAMPLE",
@@ -87,6 +90,7 @@ __all__ = [
     "detect_landmarks",
     "dlib_available",
     "dlib_model_path",
+    "draw_overlay",
     "find_fan_weights",
     "find_images",
     "input_kind",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_path
-from .._convention import N_LANDMARKS, as_landmarks
+from .._convention import LANDMARK_COLUMNS, N_LANDMARKS, as_landmarks, landmarks_from_frame
 from .._errors import GeofaceError
 
 __all__ = [
@@ -29,11 +29,6 @@ __all__ = [
     "write_landmarks_npz",
     "write_pts",
 ]
-
-#: Landmark column names, in the order geoface writes them.
-LANDMARK_COLUMNS: tuple[str, ...] = tuple(
-    [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
-)
 
 PathLike = str | os.PathLike
 
@@ -119,31 +114,6 @@ def write_pts(path: PathLike, landmarks: np.ndarray, *, header: bool = True) -> 
 
 
 # ---------------------------------------------------------------------------- CSV
-def landmarks_from_frame(frame: pd.DataFrame, *, source: str = "table") -> np.ndarray:
-    """Take the ``x_0 … x_67, y_0 … y_67`` columns of ``frame`` as landmarks.
-
-    Values that are missing or not numbers become NaN (the row is then
-    flagged by feature extraction, never dropped).
-
-    Returns
-    -------
-    landmarks : ndarray of shape (n_rows, 68, 2)
-    """
-    stripped = {str(c).strip(): c for c in frame.columns}
-    missing = [c for c in LANDMARK_COLUMNS if c not in stripped]
-    if missing:
-        shown = ", ".join(missing[:4]) + (
-            f", … ({len(missing)} in all)" if len(missing) > 4 else ""
-        )
-        raise GeofaceError(
-            f"{source} lacks landmark columns {shown}; a landmark table needs "
-            "x_0..x_67 and y_0..y_67 (OpenFace/py-feat convention)"
-        )
-    values = frame[[stripped[c] for c in LANDMARK_COLUMNS]].apply(pd.to_numeric, errors="coerce")
-    flat = values.to_numpy(dtype=float)
-    return np.stack([flat[:, :N_LANDMARKS], flat[:, N_LANDMARKS:]], axis=-1)
-
-
 def landmarks_to_frame(landmarks: np.ndarray, meta: pd.DataFrame | None = None) -> pd.DataFrame:
     """Build a table with metadata columns first, then ``x_0 … x_67, y_0 … y_67``."""
     arr = as_landmarks(landmarks)

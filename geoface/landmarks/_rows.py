@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .._convention import N_LANDMARKS
+from ..statuses import IMAGE_STATUSES as _IMAGE_STATUSES
 from ._backends import Faces
 from ._images import LoadedImage
 from ._io import landmarks_to_frame
@@ -35,16 +36,7 @@ from ._sources import ImageSources
 __all__ = ["IMAGE_QC_COLUMNS", "IMAGE_STATUSES", "ImageLandmarks", "yaw_proxy"]
 
 #: Image-level statuses, the ones with landmarks first.
-IMAGE_STATUSES: tuple[str, ...] = (
-    "ok",
-    "multiple_faces",
-    "fallback_box",
-    "no_face",
-    "unreadable",
-    "too_large",
-    "too_small",
-    "error",
-)
+IMAGE_STATUSES = _IMAGE_STATUSES  # declared with every other status in geoface.statuses
 #: Columns of the image-level QC frame, in order.
 IMAGE_QC_COLUMNS: tuple[str, ...] = (
     "qc_status",
@@ -201,7 +193,7 @@ def _write_overlay(
 ) -> None:
     import cv2
 
-    from ..plotting import draw_overlay
+    from ._overlays import draw_overlay
 
     rows = _select(result, mode)
     shapes, boxes, labels = [], [], []

@@ -29,10 +29,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["REGIONS", "SIDES", "region_of", "side_of"]
+__all__ = ["REGIONS", "REGION_COLOURS", "SIDES", "region_of", "side_of"]
 
 #: Region names in the order tables and figures list them (top of face first).
 REGIONS: tuple[str, ...] = ("brows", "glabella", "eyes", "nose", "cheeks", "mouth", "jaw")
+
+# Okabe & Ito (2008) colour-blind-safe palette, one colour per region.
+REGION_COLOURS: dict[str, str] = dict(
+    zip(
+        REGIONS,
+        ("#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#009E73", "#D55E00", "#0072B2"),
+        strict=True,
+    )
+)
 SIDES: tuple[str, ...] = ("right", "midline", "left")
 
 _FEATURE_REGION = {"jaw": "jaw", "brow": "brows", "nose": "nose", "eye": "eyes", "mouth": "mouth"}

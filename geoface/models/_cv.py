@@ -13,7 +13,7 @@ from ..metrics import confusion_counts, scores_from_confusion
 from ..runs import fold_score_row
 from ._registry import ModelSpec
 
-__all__ = ["CVResult", "cross_validate", "fit_model", "mirror_augment"]
+__all__ = ["CVResult", "cross_validate", "fit_model", "mirror_augment", "predict_full"]
 
 
 @dataclass
@@ -94,6 +94,10 @@ def _predict_full(model, present: np.ndarray, X, n_classes: int) -> np.ndarray:
     proba = np.zeros((len(X), n_classes))
     proba[:, present] = model.predict_proba(X)
     return proba
+
+
+#: The public name of :func:`_predict_full` (probabilities over every class of the run).
+predict_full = _predict_full
 
 
 def _inner_splits(y, groups, seed: int, n_splits: int = 3):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from .._labelrule import normalise_labels
 from ..features import FeatureTable
+from ..labels import normalise_labels
 from ..metrics import label_strings
 from ..splits import Splits
 

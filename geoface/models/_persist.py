@@ -40,6 +40,14 @@ def save_estimator(estimator: Any, path: str | os.PathLike, persistence: str) ->
     return path
 
 
+def _damaged(path: Path, exc: Exception) -> GeofaceError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return GeofaceError(
+        f"cannot load model file {path} ({reason[:120]}); it is truncated, emptied or not a "
+        "geoface model: fit the run again"
+    )
+
+
 def load_estimator(path: str | os.PathLike, persistence: str) -> Any:
     """Load a model saved by :func:`save_estimator`, trusting only known types."""
     path = Path(path)
@@ -49,11 +57,17 @@ def load_estimator(path: str | os.PathLike, persistence: str) -> Any:
         from xgboost import XGBClassifier
 
         model = XGBClassifier()
-        model.load_model(path)
+        try:
+            model.load_model(path)
+        except Exception as exc:  # XGBoostError: truncated, emptied or foreign file
+            raise _damaged(path, exc) from None
         return model
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(file=path)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # BadZipFile, KeyError …: truncated, emptied or foreign file
+        raise _damaged(path, exc) from None
     unknown = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
     if unknown:
         raise GeofaceError(

@@ -10,7 +10,6 @@ crash never leaves a half-written run.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -20,16 +19,21 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from ..evaluate._report import write_group_report
+from ..evaluate import write_group_report
 from ..features import FeatureTable
 from ..metrics import classification_metrics, group_metrics, label_strings
 from ..runs import (
+    METRICS_JSON,
+    MODEL_DIR,
+    MODEL_JSON,
+    OOF_CSV,
+    check_output_dir,
+    read_json,
+    read_run_info,
     run_header,
-    staged_directory,
     summarise_predictions,
-    write_figures,
     write_json,
-    write_oof,
+    write_run,
 )
 from ..splits import Splits, make_splits
 from ._cv import _predict_full, cross_validate, fit_model
@@ -170,8 +174,7 @@ def fit_run(
     """
     t_start = time.perf_counter()
     out = Path(out_dir)
-    if out.exists() and not overwrite:  # refuse before any work is done
-        raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
+    check_output_dir(out, overwrite=overwrite)  # refuse before any work is done
     spec = get_model_spec(model)
     eval_by = check_eval_columns(table.frame, eval_by)
     if permutations < 0 or n_boot < 100:
@@ -258,10 +261,10 @@ def fit_run(
         }
     )
 
-    with staged_directory(out, overwrite=overwrite) as tmp:
-        write_json(tmp / "metrics.json", metrics)
-        write_oof(
-            tmp / "oof_predictions.csv",
+    with write_run(out, overwrite=overwrite) as run_dir:
+        tmp = run_dir.path
+        run_dir.metrics(metrics)
+        run_dir.oof(
             ids=table.frame["id"].astype(str),
             status=data.status,
             used=data.used,
@@ -273,10 +276,12 @@ def fit_run(
             classes=data.classes,
             group_col=splits.group,
             extra={col: label_strings(table.frame[col]) for col in eval_by},
+            row_groups=table.frame[group].to_numpy(),
+            row_labels=label_strings(table.frame[target]),
         )
-        splits.write(tmp / "splits.csv")
-        _write_models(tmp / "model", spec, cv, final, final_present, final_params, data, table)
-        write_figures(tmp / "figures", metrics)
+        run_dir.splits(splits)
+        _write_models(run_dir.model_dir, spec, cv, final, final_present, final_params, data, table)
+        run_dir.figures(metrics)
         for gm in by_group.values():
             write_group_report(tmp, gm, title=f"{model}: out-of-fold, by {gm.column}")
         run = {
@@ -305,7 +310,7 @@ def fit_run(
                 "total": round(time.perf_counter() - t_start, 3),
             },
         }
-        write_json(tmp / "run.json", run)
+        run_dir.header(run)
     return out
 
 
@@ -320,7 +325,6 @@ def _mirror_permutation(table: FeatureTable, names: list[str]) -> np.ndarray:
 
 
 def _write_models(folder: Path, spec, cv, final, final_present, final_params, data, table):
-    folder.mkdir()
     suffix = model_suffix(spec.persistence)
     save_estimator(final, folder / f"final{suffix}", spec.persistence)
     fold_files = []
@@ -349,7 +353,7 @@ def _write_models(folder: Path, spec, cv, final, final_present, final_params, da
         "mesh_hash": table.mesh.hash,
         "mesh": table.mesh.to_dict(),
     }
-    write_json(folder / "model.json", doc)
+    write_json(folder / MODEL_JSON, doc)
 
 
 class Run:
@@ -357,11 +361,9 @@ class Run:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        if not (self.path / "run.json").exists():
-            raise GeofaceError(f"{self.path} is not a geoface run directory (no run.json)")
-        self.info = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
-        self.metrics = json.loads((self.path / "metrics.json").read_text(encoding="utf-8"))
-        self.model_info = json.loads((self.path / "model" / "model.json").read_text("utf-8"))
+        self.info = read_run_info(self.path)
+        self.metrics = read_json(self.path / METRICS_JSON)
+        self.model_info = read_json(self.path / MODEL_DIR / MODEL_JSON)
 
     @property
     def classes(self) -> list[str]:
@@ -379,12 +381,14 @@ class Run:
         return [f for f in self.feature_names if f not in extra]
 
     def oof_predictions(self) -> pd.DataFrame:
-        return pd.read_csv(self.path / "oof_predictions.csv", dtype={"id": str})
+        return pd.read_csv(self.path / OOF_CSV, dtype={"id": str})
 
     def _load(self, entry: dict | None):
         if entry is None or "file" not in entry:
             raise GeofaceError(f"run {self.path} has no saved model for this (see its run.json)")
-        model = load_estimator(self.path / "model" / entry["file"], self.model_info["persistence"])
+        model = load_estimator(
+            self.path / MODEL_DIR / entry["file"], self.model_info["persistence"]
+        )
         return model, np.asarray(entry["classes_present"], dtype=int)
 
     def final_model(self):
@@ -397,14 +401,14 @@ class Run:
 
     def check_table(self, table: FeatureTable) -> None:
         """Refuse a table built on another mesh or with other features (one line)."""
+        if "mesh_hash" not in self.model_info:
+            raise GeofaceError(f"run {self.path} was not fitted on a feature table")
         if table.mesh.hash != self.model_info["mesh_hash"]:
             raise GeofaceError(
                 f"the table was built on mesh {table.mesh.hash} but the model on "
                 f"{self.model_info['mesh_hash']}; re-extract it with the model's mesh "
-                f"(--mesh {self.path / 'model' / 'model.json'})"
+                f"(--mesh {self.path / MODEL_DIR / MODEL_JSON})"
             )
-        if "mesh_hash" not in self.model_info:
-            raise GeofaceError(f"run {self.path} was not fitted on a feature table")
         if list(table.feature_names) != self.table_feature_names:
             raise GeofaceError(
                 "the table's feature names differ from the model's; re-extract it with the "

@@ -6,18 +6,9 @@ import os
 from pathlib import Path
 
 from .._atomic import atomic_path
-from ..mesh import REGIONS
+from ..mesh import REGION_COLOURS
 
 __all__ = ["REGION_COLOURS", "save_figure"]
-
-# Okabe & Ito (2008) colour-blind-safe palette, one colour per region.
-REGION_COLOURS: dict[str, str] = dict(
-    zip(
-        REGIONS,
-        ("#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#009E73", "#D55E00", "#0072B2"),
-        strict=True,
-    )
-)
 
 
 def save_figure(

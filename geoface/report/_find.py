@@ -7,19 +7,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["find_explain_dirs", "find_feature_table", "recorded_table"]
+from ..runs import recorded_table
 
-
-def recorded_table(info: dict) -> str | None:
-    """The input table a ``run.json`` names (``table.path`` of fit, ``input`` of the baseline)."""
-    table = info.get("table")
-    if isinstance(table, dict) and table.get("path"):
-        return str(table["path"])
-    if isinstance(table, str) and table:
-        return table
-    if info.get("input"):
-        return str(info["input"])
-    return None
+__all__ = ["find_explain_dirs", "find_feature_table"]
 
 
 def find_feature_table(run_dir: str | os.PathLike, info: dict) -> tuple[Path | None, list[Path]]:

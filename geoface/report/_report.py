@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .._atomic import atomic_path
 from .._errors import GeofaceError
-from ..compare import load_run_predictions, run_names
+from ..compare import load_run_predictions
+from ..runs import run_names
 from ._find import find_explain_dirs
 from ._html import page, section
 from ._sections import (

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from ..compare import SCORES, RunPredictions
-from ..compare._tables import fmt_ci, fmt_p, fmt_value
+from ..compare import SCORES, fmt_ci, fmt_p, fmt_value
 from ..features import USABLE_STATUSES
-from ._find import find_feature_table, recorded_table
+from ..runs import RunDirectory, recorded_table
+from ._find import find_feature_table
 from ._html import e, figure_html, note, png_bytes, shrink_png, table_html
 
 __all__ = [
@@ -40,7 +40,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, dict]:
         return frame, {}
 
 
-def data_section(runs: list[RunPredictions], features: Path | None) -> list[str]:
+def data_section(runs: list[RunDirectory], features: Path | None) -> list[str]:
     """Faces, subjects, classes, QC statuses and the rows each run left out."""
     first = runs[0]
     body: list[str] = []
@@ -149,7 +149,7 @@ def _ci_cell(metrics: dict, name: str) -> str:
     return fmt_ci(value, ci.get("low"), ci.get("high"))
 
 
-def metrics_frame(runs: list[RunPredictions]) -> pd.DataFrame:
+def metrics_frame(runs: list[RunDirectory]) -> pd.DataFrame:
     """Each run's own scores and intervals from its ``metrics.json`` (numbers)."""
     rows = []
     for run in runs:
@@ -166,9 +166,9 @@ def metrics_frame(runs: list[RunPredictions]) -> pd.DataFrame:
     )
 
 
-def metrics_section(runs: list[RunPredictions]) -> list[str]:
+def metrics_section(runs: list[RunDirectory]) -> list[str]:
     """Each run's scores on its own faces, with 95 % intervals and chance levels."""
-    from ..compare._figures import plot_metric_intervals
+    from ..compare import plot_metric_intervals
 
     rows, chance_rows = [], []
     for run in runs:
@@ -231,7 +231,7 @@ def metrics_section(runs: list[RunPredictions]) -> list[str]:
 
 
 # ---------------------------------------------------------------- comparison
-def comparison_section(runs: list[RunPredictions], n_boot: int, seed: int) -> list[str]:
+def comparison_section(runs: list[RunDirectory], n_boot: int, seed: int) -> list[str]:
     """The ``compare`` tables and figures, when there are two runs or more."""
     from ..compare import compare_runs
 
@@ -264,9 +264,9 @@ def comparison_section(runs: list[RunPredictions], n_boot: int, seed: int) -> li
 
 
 # ---------------------------------------------------------------- confusion
-def confusion_section(runs: list[RunPredictions]) -> list[str]:
+def confusion_section(runs: list[RunDirectory]) -> list[str]:
     """Each run's confusion matrix (on its own faces), side by side."""
-    from ..compare._figures import plot_confusion_grid
+    from ..compare import plot_confusion_grid
 
     counts, titles = {}, {}
     for run in runs:
@@ -288,7 +288,7 @@ def confusion_section(runs: list[RunPredictions]) -> list[str]:
 
 
 # ---------------------------------------------------------------- overfitting
-def overfitting_section(runs: list[RunPredictions]) -> list[str]:
+def overfitting_section(runs: list[RunDirectory]) -> list[str]:
     """Training vs held-out scores per fold, and their gap."""
     import matplotlib.pyplot as plt
 
@@ -447,7 +447,7 @@ def _versions(doc: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in (doc.get("versions") or {}).items())
 
 
-def metadata_section(runs: list[RunPredictions], explain_dirs: list[Path]) -> list[str]:
+def metadata_section(runs: list[RunDirectory], explain_dirs: list[Path]) -> list[str]:
     """How each run was made: command, versions, seeds, folds, timings."""
     body = []
     for run in runs:

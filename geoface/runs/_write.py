@@ -1,11 +1,12 @@
-"""The run directory every model writes, geometric or CNN, in one format.
+"""Writing the run directory every model writes, geometric or CNN, in one format.
 
 A run directory holds ``metrics.json``, ``oof_predictions.csv`` (every row of
 the input: ``id, fold, <group>, status, y_true, y_pred, proba_<class>…``),
-``splits.csv``, ``run.json`` (command, versions, seed, timings), ``figures/``
-and the model files. ``compare``, ``fuse`` and ``explain`` read run
-directories only. This module holds what every writer shares: the metrics
-summary, the out-of-fold table, the figures and the atomic staging.
+``splits.csv``, ``run.json`` (command, versions, seed, timings, schema
+version), ``figures/`` and the model files. ``compare``, ``fuse`` and
+``explain`` read run directories only. This module holds what every writer
+shares: :func:`write_run` (the staged folder and a :class:`RunWriter` that
+names every file), the metrics summary, the out-of-fold table and the figures.
 """
 
 from __future__ import annotations
@@ -21,12 +22,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._atomic import default_mode, replace_directory, temp_sibling_dir
-from ._errors import GeofaceError
-from .metrics import chance_levels, classification_metrics, subject_bootstrap
+from .._atomic import default_mode, replace_directory, temp_sibling_dir
+from ..metrics import chance_levels, classification_metrics, subject_bootstrap
+from ._layout import (
+    FIGURES_DIR,
+    METRICS_JSON,
+    MODEL_DIR,
+    MODEL_JSON,
+    OOF_CSV,
+    RUN_JSON,
+    SCHEMA_VERSION,
+    SPLITS_CSV,
+    check_output_dir,
+)
 
 __all__ = [
+    "RunWriter",
     "fold_score_row",
+    "keep_left_out",
     "oof_frame",
     "overfitting_summary",
     "run_header",
@@ -37,6 +50,7 @@ __all__ = [
     "write_figures",
     "write_json",
     "write_oof",
+    "write_run",
 ]
 
 
@@ -44,7 +58,7 @@ def versions(*packages: str) -> dict[str, str]:
     """Versions of Python, geoface and the named packages (those installed)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
+    from .. import __version__
 
     out = {"geoface": __version__, "python": platform.python_version()}
     for name in ("numpy", "pandas", "scikit-learn", *packages):
@@ -83,7 +97,7 @@ def fold_score_row(
     balanced accuracy and macro-F1, after ``fold``, ``n_train``, ``n_test`` and
     any ``extra`` fields.
     """
-    from .metrics import confusion_counts, scores_from_confusion
+    from ..metrics import confusion_counts, scores_from_confusion
 
     tr = scores_from_confusion(confusion_counts(y_train, pred_train, n_classes))
     te = scores_from_confusion(confusion_counts(y_test, pred_test, n_classes))
@@ -115,19 +129,80 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False) -> Iter
     """Yield a temporary sibling of ``out``; move it into place when the block succeeds.
 
     On any exception the temporary directory is removed and ``out`` is left
-    as it was. An existing ``out`` is refused unless ``overwrite``.
+    as it was. An existing ``out`` is refused unless ``overwrite``, and even
+    then unless it is empty or a folder geoface wrote (see
+    :func:`check_output_dir`).
     """
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise GeofaceError(f"run directory {out} exists; choose another --out or add --overwrite")
+    out = check_output_dir(out, overwrite=overwrite)
     tmp = temp_sibling_dir(out)
     try:
         yield tmp
         os.chmod(tmp, default_mode(directory=True))
+        if out.exists():
+            check_output_dir(out, overwrite=overwrite)
         replace_directory(tmp, out)  # the old folder or the new one, never neither
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+class RunWriter:
+    """The files of one run directory, written into its staging folder (see :func:`write_run`).
+
+    Attributes
+    ----------
+    path : Path
+        The staging folder (renamed to the run directory when the block ends).
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def model_dir(self) -> Path:
+        """The ``model/`` folder (created on first use)."""
+        folder = self.path / MODEL_DIR
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def metrics(self, doc: dict) -> None:
+        """Write ``metrics.json``."""
+        write_json(self.path / METRICS_JSON, doc)
+
+    def oof(self, **columns) -> None:
+        """Write ``oof_predictions.csv`` from its columns (see :func:`write_oof`)."""
+        write_oof(self.path / OOF_CSV, **columns)
+
+    def oof_table(self, frame: pd.DataFrame, **to_csv) -> None:
+        """Write ``oof_predictions.csv`` from a finished table (one row per input row)."""
+        frame.to_csv(self.path / OOF_CSV, index=False, **to_csv)
+
+    def splits(self, splits) -> None:
+        """Write the run's ``splits.csv`` (a :class:`geoface.splits.Splits`)."""
+        splits.write(self.path / SPLITS_CSV)
+
+    def figures(self, metrics: dict) -> list[Path]:
+        """The confusion matrix, per-class F1 and overfitting figures in ``figures/``."""
+        return write_figures(self.path / FIGURES_DIR, metrics)
+
+    def model_json(self, doc: dict) -> None:
+        """Write ``model/model.json``."""
+        write_json(self.model_dir / MODEL_JSON, doc)
+
+    def header(self, doc: dict) -> None:
+        """Write ``run.json`` (``doc`` after :func:`run_header`) with the schema version."""
+        write_json(self.path / RUN_JSON, {"schema_version": SCHEMA_VERSION, **doc})
+
+
+@contextlib.contextmanager
+def write_run(out: str | os.PathLike, *, overwrite: bool = False) -> Iterator[RunWriter]:
+    """Stage a run directory: yield its :class:`RunWriter`, move it into place on success.
+
+    ``out`` is checked by :func:`check_output_dir`; on any exception nothing
+    is left behind and an existing ``out`` is kept as it was.
+    """
+    with staged_directory(out, overwrite=overwrite) as tmp:
+        yield RunWriter(tmp)
 
 
 def summarise_predictions(
@@ -198,24 +273,45 @@ def oof_frame(
     groups: np.ndarray,
     group_col: str = "subject",
     extra: dict[str, Sequence] | None = None,
+    row_groups: Sequence | None = None,
 ) -> pd.DataFrame:
     """The leading columns of every per-row prediction file: ``id, fold, <group>, [extra], status``.
 
-    One row per input row; ``fold`` and the group are empty where the row took
-    no part (``used`` is False). ``extra`` maps column names to values for every
-    input row (e.g. the ``--eval-by`` columns); they follow the group column.
+    One row per input row; ``fold`` is empty where the row took no part
+    (``used`` is False). ``groups`` holds the used rows' groups; ``row_groups``
+    (every input row's group, missing where unknown) keeps the group of the
+    rows left out too. ``extra`` maps column names to values for every input
+    row (e.g. the ``--eval-by`` columns); they follow the group column.
     """
     n = len(ids)
     used = np.asarray(used, dtype=bool)
     out = pd.DataFrame({"id": pd.Series(ids, dtype=str).to_numpy()})
     out["fold"] = pd.array([pd.NA] * n, dtype="Int64")
     out.loc[used, "fold"] = np.asarray(fold)
-    out[group_col] = used_column(used, groups)
+    out[group_col] = keep_left_out(used_column(used, groups), used, row_groups)
     for name, column in (extra or {}).items():
         if name not in out.columns:
             out[name] = pd.Series(column, dtype="object").to_numpy()
     out["status"] = np.asarray(status, dtype=str)
     return out
+
+
+def keep_left_out(column, used: np.ndarray, row_values, *, numeric: bool = False):
+    """``column`` with the known ``row_values`` of the rows left out (``~used``) filled in.
+
+    ``row_values`` (one per input row, missing where unknown) may be None:
+    then ``column`` is returned as it is.
+    """
+    if row_values is None:
+        return column
+    values = pd.Series(row_values).reset_index(drop=True)
+    fill = ~np.asarray(used, dtype=bool) & values.notna().to_numpy()
+    column = np.array(column, dtype=float if numeric else object)
+    if numeric:
+        column[fill] = pd.to_numeric(values[fill], errors="coerce").to_numpy(dtype=float)
+    else:
+        column[fill] = values[fill].astype(str).to_numpy()
+    return column
 
 
 def used_column(used: np.ndarray, values, *, numeric: bool = False) -> np.ndarray | pd.Series:
@@ -254,11 +350,15 @@ def write_oof(
     classes: Sequence[str],
     group_col: str = "subject",
     extra: dict[str, Sequence] | None = None,
+    row_groups: Sequence | None = None,
+    row_labels: Sequence | None = None,
 ) -> None:
     """Write ``oof_predictions.csv``: one row per input row, empty where it took no part.
 
     ``extra`` maps column names to values for every input row (e.g. the
-    ``--eval-by`` columns); they follow the group column.
+    ``--eval-by`` columns); they follow the group column. ``row_groups`` and
+    ``row_labels`` (every input row's group and true label, missing where
+    unknown) keep ``<group>`` and ``y_true`` of the rows left out.
     """
     out = oof_frame(
         ids=ids,
@@ -268,9 +368,10 @@ def write_oof(
         groups=groups,
         group_col=group_col,
         extra=extra,
+        row_groups=row_groups,
     )
     labels = np.asarray(classes, dtype=object)
-    out["y_true"] = used_column(used, labels[y])
+    out["y_true"] = keep_left_out(used_column(used, labels[y]), used, row_labels)
     out["y_pred"] = used_column(used, labels[pred])
     for j, c in enumerate(classes):
         out[f"proba_{c}"] = used_column(used, proba[:, j], numeric=True)
@@ -285,7 +386,7 @@ def write_figures(folder: str | os.PathLike, metrics: dict) -> list[Path]:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plotting import plot_confusion_matrix, plot_overfitting, plot_per_class_f1, save_figure
+    from ..plotting import plot_confusion_matrix, plot_overfitting, plot_per_class_f1, save_figure
 
     folder = Path(folder)
     folder.mkdir(exist_ok=True)

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..mesh import Mesh
-from ._style import REGION_COLOURS
+from ..mesh import REGION_COLOURS, Mesh
 
 __all__ = ["draw_overlay"]
 

@@ -364,7 +364,7 @@ def plot_contrast_map(expl, a: str, b: str, *, ax=None, **kwargs):
     -------
     fig : matplotlib Figure
     """
-    from ..explain import contrast_values
+    from ._summary import contrast_values
 
     diff, rows = contrast_values(expl, a, b)
     ev = np.abs(expl.hierarchy.to_elements(diff[:, :, None])[:, :, 0]).mean(axis=0)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._style import REGION_COLOURS
+from ..mesh import REGION_COLOURS
 
 __all__ = [
     "coalition_note",
@@ -283,7 +283,7 @@ def plot_contrast_bars(expl, a: str, b: str, *, ax=None):
     """
     import matplotlib.pyplot as plt
 
-    from ..explain import contrast_values
+    from ._summary import contrast_values
 
     diff, rows = contrast_values(expl, a, b)
     reg = expl.hierarchy.to_regions(diff[:, :, None])[:, :, 0]

@@ -1,5 +1,8 @@
-"""Reading run directories for the commands that combine them (compare, fuse, report).
+"""Reading run directories: one reader for every command that takes a run.
 
+:func:`read_json` and :func:`read_run_info` read a run's JSON files with
+one-line errors and check its schema version (every reader, including
+``models.Run`` and the baseline's run, goes through them);
 :func:`read_run_directory` reads a run directory's ``metrics.json``,
 ``run.json`` and ``oof_predictions.csv``; :func:`check_same_problem` refuses,
 in one line, runs that were not made on the same faces, folds, classes,
@@ -23,12 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import GeofaceError
+from .._errors import GeofaceError
+from ._layout import METRICS_JSON, MODEL_DIR, MODEL_JSON, OOF_CSV, RUN_JSON, check_schema
 
 __all__ = [
     "RunDirectory",
     "check_same_problem",
+    "read_json",
     "read_run_directory",
+    "read_run_info",
+    "recorded_table",
     "refuse_regression",
     "run_names",
 ]
@@ -101,11 +108,50 @@ def refuse_regression(path: Path, metrics: dict) -> None:
     )
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: str | os.PathLike) -> dict:
+    """Read a JSON object written by geoface; a one-line error when it is missing or broken."""
+    path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise GeofaceError(f"cannot read {path}: {exc}") from None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GeofaceError(f"{path} is missing; the run directory is incomplete") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GeofaceError(
+            f"cannot read {path}: {exc}; the file is damaged or was edited, write the run again"
+        ) from None
+    if not isinstance(doc, dict):
+        raise GeofaceError(
+            f"{path} holds a JSON {type(doc).__name__}, not an object; the file is damaged or "
+            "was edited, write the run again"
+        )
+    return doc
+
+
+def read_run_info(path: str | os.PathLike, *, required: bool = True) -> dict:
+    """A run directory's ``run.json``, schema checked (``{}`` if absent and not required)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise GeofaceError(f"run directory {path} does not exist")
+    file = path / RUN_JSON
+    if not file.exists():
+        if required:
+            raise GeofaceError(f"{path} is not a geoface run directory (no {RUN_JSON})")
+        return {}
+    info = read_json(file)
+    check_schema(info, file)
+    return info
+
+
+def recorded_table(info: dict) -> str | None:
+    """The input table a ``run.json`` names (``table.path`` of fit, ``input`` of the baseline)."""
+    table = info.get("table")
+    if isinstance(table, dict) and table.get("path"):
+        return str(table["path"])
+    if isinstance(table, str) and table:
+        return table
+    if info.get("input"):
+        return str(info["input"])
+    return None
 
 
 def read_run_directory(
@@ -134,17 +180,17 @@ def read_run_directory(
     path = Path(path)
     if not path.is_dir():
         raise GeofaceError(f"run directory {path} does not exist")
-    for needed in ("metrics.json", "oof_predictions.csv"):
+    for needed in (METRICS_JSON, OOF_CSV):
         if not (path / needed).exists():
             raise GeofaceError(
                 f"{path} is not a geoface run directory (no {needed}); give directories "
                 "written by 'geoface fit', 'geoface baseline train' or 'geoface fuse'"
             )
-    metrics = _read_json(path / "metrics.json")
+    metrics = read_json(path / METRICS_JSON)
     refuse_regression(path, metrics)
-    info = _read_json(path / "run.json") if (path / "run.json").exists() else {}
+    info = read_run_info(path, required=False)
     group = str(info.get("group") or metrics.get("group") or "subject")
-    oof_path = path / "oof_predictions.csv"
+    oof_path = path / OOF_CSV
     oof = pd.read_csv(
         oof_path,
         dtype={"id": str, "y_true": str, "y_pred": str, "status": str, group: str},
@@ -168,7 +214,7 @@ def read_run_directory(
     for col in (f"proba_{c}" for c in classes):
         if col in oof.columns:
             oof[col] = pd.to_numeric(oof[col], errors="coerce")
-    kind = info.get("kind") or ("geometric" if (path / "model" / "model.json").exists() else "")
+    kind = info.get("kind") or ("geometric" if (path / MODEL_DIR / MODEL_JSON).exists() else "")
     return RunDirectory(
         path=path,
         name=name or path.name,
