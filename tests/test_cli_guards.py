@@ -233,6 +233,7 @@ _REQUIRED = {
     "split": ["x", "--out", "y"],
     "fit": ["x", "--out", "y"],
     "extract": ["x", "--out", "y"],
+    "score-landmarks": ["x", "--truth", "t", "--out", "y"],
     "explain": ["r", "--out", "y"],
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._argtypes import positive_int
+from ._argtypes import non_negative_int, positive_int
 
 #: The shared type of whole-number options ≥ 1 (see :mod:`geoface.cli._argtypes`).
 _positive = positive_int
@@ -127,7 +127,7 @@ def add_denoise_arguments(g) -> None:
     )
     g.add_argument(
         "--upsample",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="PX",
         help="dlib: fit faces smaller than PX pixels on a crop upsampled to PX (default 200; "

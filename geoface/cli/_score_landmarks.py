@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._argtypes import positive_float, positive_int
+
 
 def add_parser(sub) -> None:
     from ..landmarks import DETECTORS, LANDMARKERS
@@ -41,7 +43,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--threshold",
-        type=float,
+        type=positive_float,
         default=0.08,
         help="NME above which a face is a failure, and the AUC's upper limit (default 0.08)",
     )
@@ -50,8 +52,10 @@ def add_parser(sub) -> None:
     g.add_argument("--detector", choices=tuple(DETECTORS), default="auto")
     g.add_argument("--device", default="auto", help="fan: auto, cpu, cuda, cuda:N or mps")
     g.add_argument("--weights-dir", type=Path, default=None, help="fan: folder of its weights")
-    g.add_argument("--detect-side", type=int, default=None, help="detection resolution")
-    g.add_argument("--workers", type=int, default=None, help="threads (default: cores, ≤ 4)")
+    g.add_argument("--detect-side", type=positive_int, default=None, help="detection resolution")
+    g.add_argument(
+        "--workers", type=positive_int, default=None, help="threads (default: cores, ≤ 4)"
+    )
     from ._extract_images import add_denoise_arguments
 
     add_denoise_arguments(g)

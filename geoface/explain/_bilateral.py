@@ -109,8 +109,9 @@ def side_table(expl, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
                     "left": ll,
                     "bilateral": rr + float(m.mean()) + ll,
                     "asymmetry": (rr - ll) / (rr + ll) if rr + ll > 0 else 0.0,
-                    "asymmetry_low": float(np.quantile(asym, 0.025)),
-                    "asymmetry_high": float(np.quantile(asym, 0.975)),
+                    # no interval without bootstrap draws (n_boot=0)
+                    "asymmetry_low": float(np.quantile(asym, 0.025)) if n_boot else np.nan,
+                    "asymmetry_high": float(np.quantile(asym, 0.975)) if n_boot else np.nan,
                 }
             )
     return pd.DataFrame(rows)

@@ -7,11 +7,12 @@ coincide (the 300-W markup and dlib place 61/67, 62/66 and 63/65 on top of
 each other), so the plain angles of the inner-mouth triangles jump between 0
 and 180 degrees with rounding noise. Each angle is therefore measured on the
 triangle whose squared side lengths are ``l**2 + eps**2`` (``l`` in
-inter-ocular distances, ``eps`` the mesh's ``angle_regularisation``, 0.01 by
-default). Such lengths always form a proper triangle, so its angles are
-smooth functions of the face, sum to 180 degrees, and depend only on side
-lengths (hence on nothing a similarity transform or a mirror changes). In
-closed form, with ``q = (eps * IOD)**2``, ``cross`` twice the signed area and
+eye-centre inter-ocular distances whatever ``iod`` is chosen, so that the
+choice of IOD rescales areas and strains only; ``eps`` the mesh's
+``angle_regularisation``, 0.01 by default). Such lengths always form a
+proper triangle, so its angles are smooth functions of the face, sum to
+180 degrees, and depend only on side lengths (hence on nothing a similarity transform or a mirror changes). In
+closed form, with ``q = (eps * IOD)**2`` (the eye-centre IOD), ``cross`` twice the signed area and
 ``S`` the sum of the squared sides::
 
     angle_a = atan2(sqrt(cross**2 + q * S / 2 + 3 * q**2 / 4), (b - a).(c - a) + q / 2)
@@ -139,13 +140,17 @@ def _block(x, y, plan: _Plan, iod_method: str, ref, out, ws: _Workspace):
     gather below copies whole contiguous rows into preallocated scratch.
     """
     c = x.shape[1]
+    cdx = (x[42:48].sum(axis=0) - x[36:42].sum(axis=0)) / 6.0
+    cdy = (y[42:48].sum(axis=0) - y[36:42].sum(axis=0)) / 6.0
     if iod_method == "centres":
-        dx = (x[42:48].sum(axis=0) - x[36:42].sum(axis=0)) / 6.0
-        dy = (y[42:48].sum(axis=0) - y[36:42].sum(axis=0)) / 6.0
+        dx, dy = cdx, cdy
     else:
         dx = x[45] - x[36]
         dy = y[45] - y[36]
     iod = np.sqrt(dx * dx + dy * dy)
+    # the angle regularisation is measured in eye-centre IODs whatever ``iod_method``,
+    # so that the choice of IOD rescales areas and strains and leaves angles alone
+    iod_reg = np.sqrt(cdx * cdx + cdy * cdy)
     roll = np.arctan2(dy, dx) * _RAD2DEG
 
     # similarity alignment to the template (closed form, complex numbers):
@@ -179,7 +184,7 @@ def _block(x, y, plan: _Plan, iod_method: str, ref, out, ws: _Workspace):
     np.multiply(aby, acx, out=dot)
     cross -= dot
     # q: the squared regularisation length in pixels, one per face
-    q = (plan.eps * iod) ** 2
+    q = (plan.eps * iod_reg) ** 2
     np.multiply(cross, plan.orientation[:, None], out=dot)
     folded = (dot < -q).sum(axis=0)
     twice_area = np.abs(cross, out=cross)

@@ -131,7 +131,7 @@ def read_run_info(path: str | os.PathLike, *, required: bool = True) -> dict:
     """A run directory's ``run.json``, schema checked (``{}`` if absent and not required)."""
     path = Path(path)
     if not path.is_dir():
-        raise GeofaceError(f"run directory {path} does not exist")
+        raise GeofaceError(f"{path} is not a geoface run directory (it does not exist)")
     file = path / RUN_JSON
     if not file.exists():
         if required:
@@ -179,7 +179,7 @@ def read_run_directory(
     """
     path = Path(path)
     if not path.is_dir():
-        raise GeofaceError(f"run directory {path} does not exist")
+        raise GeofaceError(f"{path} is not a geoface run directory (it does not exist)")
     for needed in (METRICS_JSON, OOF_CSV):
         if not (path / needed).exists():
             raise GeofaceError(
