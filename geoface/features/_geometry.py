@@ -7,12 +7,13 @@ coincide (the 300-W markup and dlib place 61/67, 62/66 and 63/65 on top of
 each other), so the plain angles of the inner-mouth triangles jump between 0
 and 180 degrees with rounding noise. Each angle is therefore measured on the
 triangle whose squared side lengths are ``l**2 + eps**2`` (``l`` in
-eye-centre inter-ocular distances whatever ``iod`` is chosen, so that the
-choice of IOD rescales areas and strains only; ``eps`` the mesh's
+eye-centre inter-ocular distances whatever ``iod`` is chosen, so that the choice
+of IOD rescales areas and strains only; ``eps`` the mesh's
 ``angle_regularisation``, 0.01 by default). Such lengths always form a
-proper triangle, so its angles are smooth functions of the face, sum to
-180 degrees, and depend only on side lengths (hence on nothing a similarity transform or a mirror changes). In
-closed form, with ``q = (eps * IOD)**2`` (the eye-centre IOD), ``cross`` twice the signed area and
+proper triangle, so its angles are smooth functions of the face, sum to 180
+degrees, and depend only on side lengths (hence on nothing a similarity
+transform or a mirror changes). In closed form, with ``q = (eps * IOD)**2``
+(the eye-centre IOD), ``cross`` twice the signed area and
 ``S`` the sum of the squared sides::
 
     angle_a = atan2(sqrt(cross**2 + q * S / 2 + 3 * q**2 / 4), (b - a).(c - a) + q / 2)
