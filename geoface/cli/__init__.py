@@ -137,9 +137,6 @@ def _main(argv: Sequence[str] | None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"geoface: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("geoface: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

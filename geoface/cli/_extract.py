@@ -89,8 +89,6 @@ def add_parser(sub) -> None:
 
 def warn_formula_like(frame, out: Path) -> None:
     """Say once, on stderr, when text written to ``out`` would run as a spreadsheet formula."""
-    import sys
-
     from .._spreadsheet import formula_warning
 
     message = formula_warning(frame, str(out))
