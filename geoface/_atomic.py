@@ -48,10 +48,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = temp_sibling_file(final)
     try:
         yield tmp_path
-        with _naming(final):
-            if tmp_path.exists():
-                os.chmod(tmp_path, default_mode())
-            os.replace(tmp_path, final)
+        _move_into_place(tmp_path, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
@@ -139,10 +136,15 @@ def replace_together(pairs: list[tuple[Path, Path]]) -> None:
     """
     with deferred_interrupts():
         for tmp, final in pairs:
-            with _naming(Path(final)):
-                if Path(tmp).exists():
-                    os.chmod(tmp, default_mode())
-                os.replace(tmp, final)
+            _move_into_place(Path(tmp), Path(final))
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    """Rename a finished temporary file onto ``final``, with ordinary permissions."""
+    with _naming(final):
+        if tmp.exists():
+            os.chmod(tmp, default_mode())
+        os.replace(tmp, final)
 
 
 _RENAME_EXCHANGE = 2
