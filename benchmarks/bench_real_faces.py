@@ -86,30 +86,33 @@ OLD_PARAMS = {
 
 
 def landmarks_table(data: Path, cache: Path) -> pd.DataFrame:
-    """The dlib landmarks of every image, detected once and cached in ``cache``."""
-    csv = cache / "landmarks.csv"
-    if not csv.exists():
-        import subprocess
+    """The dlib landmarks of every image, as ``geoface extract`` gives them today.
 
-        cache.mkdir(parents=True, exist_ok=True)
-        print(f"detecting landmarks once with dlib → {csv}", flush=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "geoface",
-            "extract",
-            str(data / "manifest.csv"),
-            "--out",
-            str(cache / "features.csv"),
-            "--landmarker",
-            "dlib",
-            "--landmarks-out",
-            str(csv),
-            "--cache",
-            str(cache / "landmark-cache"),
-            "--quiet",
-        ]
-        subprocess.run(cmd, check=True)
+    Detection is cached in ``cache/landmark-cache``, keyed by each image's content and
+    the landmarker's options, so a rerun reuses it while a changed default detects again.
+    """
+    import subprocess
+
+    csv = cache / "landmarks.csv"
+    cache.mkdir(parents=True, exist_ok=True)
+    print(f"landmarks with dlib (cached in {cache / 'landmark-cache'}) → {csv}", flush=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "geoface",
+        "extract",
+        str(data / "manifest.csv"),
+        "--out",
+        str(cache / "features.csv"),
+        "--landmarker",
+        "dlib",
+        "--landmarks-out",
+        str(csv),
+        "--cache",
+        str(cache / "landmark-cache"),
+        "--quiet",
+    ]
+    subprocess.run(cmd, check=True)
     return pd.read_csv(csv, dtype={"id": str})
 
 
@@ -138,7 +141,6 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
     import dataclasses
 
     from geoface.features import feature_mirror
-    from geoface.metrics import classification_metrics, subject_bootstrap
     from geoface.models import cross_validate, get_model_spec, prepare_data
 
     table = tables[cfg.features]
@@ -163,10 +165,19 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
         spec, X, y, groups, fold, len(classes), seed=seed, keep_models=False, mirror=mirror
     )
     seconds = time.perf_counter() - t0
-    m = classification_metrics(y, res.pred, res.proba, classes)
-    ci = subject_bootstrap(y, res.pred, None, groups, len(classes), n_boot=n_boot)
+    row = score_row(cfg.name, y, res.proba, groups, classes, n_boot, seconds, pred=res.pred)
+    return {**row, "proba": res.proba, "y": y, "ids": ids, "classes": classes}
+
+
+def score_row(name, y, proba, groups, classes, n_boot, seconds, *, pred=None) -> dict:
+    """One row of the table: balanced accuracy with its subject-bootstrap CI, accuracy, F1."""
+    from geoface.metrics import classification_metrics, subject_bootstrap
+
+    pred = proba.argmax(axis=1) if pred is None else pred
+    m = classification_metrics(y, pred, proba, classes)
+    ci = subject_bootstrap(y, pred, None, groups, len(classes), n_boot=n_boot)
     return {
-        "configuration": cfg.name,
+        "configuration": name,
         "n": len(y),
         "balanced_accuracy": m["balanced_accuracy"],
         "ci_low": ci["balanced_accuracy"]["low"],
@@ -174,10 +185,6 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
         "accuracy": m["accuracy"],
         "macro_f1": m["macro_f1"],
         "fit_s": seconds,
-        "proba": res.proba,
-        "y": y,
-        "ids": ids,
-        "classes": classes,
     }
 
 
@@ -249,7 +256,6 @@ def main() -> int:
 
 def run_resnet(args, table, splits, rows, tmp: Path) -> None:
     """The ResNet18 baseline (from scratch, bounded) and its late fusion, same faces and folds."""
-    from geoface.metrics import classification_metrics, subject_bootstrap
 
     try:
         from baselines import train_baseline  # noqa: F401
@@ -294,7 +300,7 @@ def run_resnet(args, table, splits, rows, tmp: Path) -> None:
         print(f"ResNet18 failed: {done.stderr.strip().splitlines()[-1:]}")
         return
     oof = pd.read_csv(out / "oof_predictions.csv", dtype={"id": str})
-    oof = oof[oof["y_true"].notna()]
+    oof = oof[oof["status"] == "ok"]  # rows left out keep y_true but have no prediction
     classes = sorted(oof["y_true"].astype(str).unique())
     y = np.searchsorted(classes, oof["y_true"].astype(str))
     proba = oof[[f"proba_{c}" for c in classes]].to_numpy()
@@ -308,21 +314,7 @@ def run_resnet(args, table, splits, rows, tmp: Path) -> None:
             fused = 0.5 * (proba + geo["proba"][pos])
             entries.append(("fused: svm (default) + resnet18, mean proba", fused, seconds))
     for name, p, secs in entries:
-        pred = p.argmax(axis=1)
-        m = classification_metrics(y, pred, p, classes)
-        ci = subject_bootstrap(y, pred, None, subj, len(classes), n_boot=args.bootstrap)
-        print_row(
-            {
-                "configuration": name,
-                "n": len(y),
-                "balanced_accuracy": m["balanced_accuracy"],
-                "ci_low": ci["balanced_accuracy"]["low"],
-                "ci_high": ci["balanced_accuracy"]["high"],
-                "accuracy": m["accuracy"],
-                "macro_f1": m["macro_f1"],
-                "fit_s": secs,
-            }
-        )
+        print_row(score_row(name, y, p, subj, classes, args.bootstrap, secs))
 
 
 if __name__ == "__main__":
