@@ -48,13 +48,18 @@ def _xgb(seed: int, params: dict) -> Any:
     return XGBClassifier(**kw)
 
 
-def _calibrated(svc: Any) -> Any:
+def _platt(svc: Any) -> Any:
+    """Platt scaling on 3 internal folds of the training data (probabilities only)."""
     from sklearn.calibration import CalibratedClassifierCV
+
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=3, ensemble=False)
+
+
+def _calibrated(svc: Any) -> Any:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    clf = CalibratedClassifierCV(svc, method="sigmoid", cv=3, ensemble=False)
-    return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+    return Pipeline([("scale", StandardScaler()), ("clf", _platt(svc))])
 
 
 def _rbf_svc(seed: int, params: dict) -> Any:
@@ -70,7 +75,6 @@ def _svm(seed: int, params: dict) -> Any:
 
 
 def _ensemble(seed: int, params: dict) -> Any:
-    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import VotingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -80,10 +84,7 @@ def _ensemble(seed: int, params: dict) -> Any:
     svm = {k[4:]: v for k, v in params.items() if k.startswith("svm_")}
     members = [
         ("logreg", LogisticRegression(C=logreg_c, max_iter=10000, random_state=seed)),
-        (
-            "svm",
-            CalibratedClassifierCV(_rbf_svc(seed, svm), method="sigmoid", cv=3, ensemble=False),
-        ),
+        ("svm", _platt(_rbf_svc(seed, svm))),
     ]
     vote = VotingClassifier(members, voting="soft")
     return Pipeline([("scale", StandardScaler()), ("clf", vote)])
