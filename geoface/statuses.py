@@ -1,10 +1,14 @@
 """Every status word geoface writes: which step gives it, and whether the row is usable.
 
 A row is never dropped: where a step cannot use it, the row keeps a status
-that says why. Four steps give statuses:
+that says why. Six steps give statuses:
 
 * ``manifest`` — ``geoface manifest`` / :mod:`geoface.datasets` (column ``status``);
 * ``landmarks`` — the landmark stage on images (column ``qc_status``);
+* ``video`` — the frames of a video (column ``qc_status``, one row per sampled
+  frame and kept face);
+* ``events`` — coding-file events joined to frames (column ``status`` of the
+  event table, ``label_status`` of frames);
 * ``features`` — the geometry checks of feature extraction (column ``qc_status``);
 * ``run`` — the rows of a run's ``oof_predictions.csv`` and of ``geoface
   predict``, ``explain`` and ``evaluate`` (column ``status``; a row whose
@@ -20,6 +24,7 @@ from typing import NamedTuple
 
 __all__ = [
     "DATASET_STATUSES",
+    "EVENT_STATUSES",
     "FAILURE_STATUSES",
     "IMAGE_STATUSES",
     "QC_PREFIX",
@@ -27,6 +32,7 @@ __all__ = [
     "RUN_STATUSES",
     "STATUSES",
     "USABLE_STATUSES",
+    "VIDEO_STATUSES",
     "Status",
     "describe_status",
     "is_usable",
@@ -63,6 +69,32 @@ IMAGE_STATUSES: tuple[str, ...] = (
     "error",
 )
 
+#: The frames of a video: the ``qc_status`` of each sampled frame (and kept face).
+VIDEO_STATUSES: tuple[str, ...] = (
+    "ok",
+    "multiple_faces",
+    "no_face",
+    "lost_track",
+    "unreadable_frame",
+    "missing_frames",
+    "unreadable_video",
+    "no_video_stream",
+    "empty_video",
+    "too_large",
+    "error",
+)
+
+#: Coding-file events (BORIS, ELAN, plain event CSV) and the frames they label.
+EVENT_STATUSES: dict[str, str] = {
+    "ok": "an event with onset < offset inside its video, or a frame inside one event",
+    "point_event": "an event without duration (onset == offset); labels no frame",
+    "overlapping": "a frame inside several events with different labels; left unlabelled",
+    "outside_video": "an event wholly outside the video's time span",
+    "unknown_video": "an event naming a video the frame table does not have",
+    "bad_times": "onset or offset missing, not a number, or offset < onset",
+    "unlabelled": "a frame inside no event",
+}
+
 #: Feature extraction's geometry checks on rows that have landmarks.
 QC_STATUSES: tuple[str, ...] = ("ok", "nonfinite_landmarks", "degenerate")
 
@@ -98,6 +130,13 @@ _MEANINGS = {
     "too_small": "shorter side below --min-size",
     "error": "the landmark backend failed on this image (message in qc_note)",
     "nonfinite_landmarks": "a landmark is missing or not finite",
+    "lost_track": "video: the tracked face was lost and not found again on this frame",
+    "unreadable_frame": "video: the frame could not be decoded (corrupt data)",
+    "missing_frames": "video: frames the container promises but the file does not hold "
+    "(truncated); one row stands for them",
+    "unreadable_video": "video: the file could not be opened as a video (message in qc_note)",
+    "no_video_stream": "video: the file holds no video stream (audio only?)",
+    "empty_video": "video: the stream holds no frame (zero length)",
     "degenerate": "the face's mesh is degenerate (collapsed triangles)",
 }
 
@@ -107,6 +146,8 @@ def _build() -> dict[str, Status]:
     for step, words in (
         ("manifest", DATASET_STATUSES),
         ("landmarks", IMAGE_STATUSES),
+        ("video", VIDEO_STATUSES),
+        ("events", EVENT_STATUSES),
         ("features", QC_STATUSES),
         ("run", RUN_STATUSES),
     ):
@@ -115,7 +156,11 @@ def _build() -> dict[str, Status]:
     out = {}
     for word, where in steps.items():
         meaning = (
-            RUN_STATUSES.get(word) or _MEANINGS.get(word) or DATASET_STATUSES.get(word) or "usable"
+            RUN_STATUSES.get(word)
+            or _MEANINGS.get(word)
+            or DATASET_STATUSES.get(word)
+            or EVENT_STATUSES.get(word)
+            or "usable"
         )
         out[word] = Status(tuple(where), word in USABLE_STATUSES, meaning)
     return out
