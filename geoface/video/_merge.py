@@ -1,0 +1,485 @@
+"""Merge: part files → one frame table, in row groups, with memory flat in the video's length.
+
+The parts of a video are read in order, at most three at a time (the one being
+written and its neighbours, which give the smoothing filter its context).
+Segment-local track ids are stitched into ids that hold across the whole video
+(:func:`stitch_tracks`: the last box of each track of the parts before against
+the first box of each track of the part after). Landmarks are smoothed per
+track when asked. Each part then becomes one chunk of rows; the caller turns it
+into features and appends it to the output as a row group.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._convention import N_LANDMARKS
+
+__all__ = ["FrameChunk", "TableWriter", "TrackStitcher", "video_chunks"]
+
+_XY = [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
+
+#: QC columns of video rows carried from the parts (``how`` becomes ``qc_how``).
+VIDEO_QC_COLUMNS: tuple[str, ...] = (
+    "qc_status",
+    "qc_note",
+    "qc_box_x",
+    "qc_box_y",
+    "qc_box_w",
+    "qc_box_h",
+    "qc_det_score",
+    "qc_how",
+)
+
+
+@dataclass
+class FrameChunk:
+    """Rows of one part, ready for :func:`geoface.features.extract_table`.
+
+    Attributes
+    ----------
+    landmarks : ndarray of shape (n_rows, 68, 2)
+        Smoothed when smoothing was asked for (raw otherwise).
+    meta : DataFrame
+        ``id, path, <manifest columns>, video, frame, time_s, track_id``.
+    qc : DataFrame
+        :data:`VIDEO_QC_COLUMNS`.
+    """
+
+    landmarks: np.ndarray
+    meta: pd.DataFrame
+    qc: pd.DataFrame
+
+
+def landmarks_of(frame: pd.DataFrame) -> np.ndarray:
+    """``(n, 68, 2)`` landmarks from the ``x_i, y_i`` columns of a part."""
+    xy = frame[_XY].to_numpy(dtype=float)
+    return np.stack([xy[:, :N_LANDMARKS], xy[:, N_LANDMARKS:]], axis=-1)
+
+
+def _faces_of(frame: pd.DataFrame, id_column: str, *, last: bool) -> list:
+    """One :class:`TrackedFace` per track of ``frame``: its last (or first) appearance."""
+    from ._track import TrackedFace
+
+    rows = frame[frame[id_column].notna()]
+    if rows.empty:
+        return []
+    pick = rows.groupby(id_column, sort=True).tail(1) if last else rows.groupby(id_column).head(1)
+    out = []
+    lm = landmarks_of(pick)
+    for k, (_, row) in enumerate(pick.iterrows()):
+        x, y, w, h = (float(row[c]) for c in ("qc_box_x", "qc_box_y", "qc_box_w", "qc_box_h"))
+        out.append(
+            TrackedFace(
+                track_id=int(row[id_column]),
+                landmarks=lm[k],
+                box=np.array([x, y, x + w, y + h]),
+                score=float(row["qc_det_score"]),
+                how=str(row["how"]),
+            )
+        )
+    return out
+
+
+class TrackStitcher:
+    """Gives segment-local track ids the ids of the tracks they continue.
+
+    The first part's ids are kept; each later part's tracks are matched
+    (:func:`stitch_tracks`, box IoU) against the last appearance of the tracks
+    seen in the part before; unmatched ones get the next free id.
+    """
+
+    def __init__(self, *, min_iou: float = 0.3):
+        self.min_iou = float(min_iou)
+        self.next_id = 0
+        self.last: dict[int, Any] = {}
+        self.n_matched = 0
+
+    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+        """Global track ids of a part's rows (``<NA>`` where the row has no face)."""
+        from ._track import stitch_tracks
+
+        local = frame["track_id"]
+        firsts = _faces_of(frame, "track_id", last=False)
+        prev = list(self.last.values())
+        mapping: dict[int, int] = {}
+        if prev and firsts:
+            mapping = {
+                int(k): int(v) for k, v in stitch_tracks(prev, firsts, min_iou=self.min_iou).items()
+            }
+            self.n_matched += len(mapping)
+        for face in firsts:
+            if face.track_id not in mapping:
+                mapping[face.track_id] = self.next_id
+                self.next_id += 1
+        self.next_id = max([self.next_id, *[v + 1 for v in mapping.values()]])
+        ids = local.map(lambda v: mapping.get(int(v)) if pd.notna(v) else None)
+        ids = pd.array(ids.tolist(), dtype="Int64")
+        tagged = frame.assign(track_id=ids)
+        lasts = _faces_of(tagged, "track_id", last=True)
+        if lasts:  # tracks of a part without faces carry on from the part before
+            self.last = {f.track_id: f for f in lasts}
+        return pd.Series(ids, index=frame.index)
+
+
+def _smoother(method: str, params: dict):
+    """``fn(landmarks, times) -> landmarks`` for one track's rows, and its context length."""
+    from ._smooth import smooth_landmarks
+
+    def fn(landmarks: np.ndarray, times: np.ndarray) -> np.ndarray:
+        return smooth_landmarks(landmarks, times, method, **params)
+
+    if method == "savgol":
+        window = int(params.get("window", params.get("window_length", 9)))
+        return fn, max(window, 3)
+    return fn, 64
+
+
+def _smooth_part(
+    cur: pd.DataFrame, prev: pd.DataFrame | None, nxt: pd.DataFrame | None, method, params
+) -> np.ndarray:
+    """Smoothed landmarks of ``cur``'s rows, per track, with context from its neighbours."""
+    lm = landmarks_of(cur)
+    if method in (None, "none"):
+        return lm
+    fn, context = _smoother(method, params)
+    out = lm.copy()
+    tracks = cur["track_id"]
+    for track in pd.unique(tracks.dropna()):
+        mask = (tracks == track).fillna(False).to_numpy()
+        pieces_lm, pieces_t = [], []
+        n_before = 0
+        if prev is not None:
+            p = prev[(prev["track_id"] == track).fillna(False).to_numpy()].tail(context)
+            n_before = len(p)
+            pieces_lm.append(landmarks_of(p))
+            pieces_t.append(p["time_s"].to_numpy(float))
+        pieces_lm.append(lm[mask])
+        pieces_t.append(cur.loc[mask, "time_s"].to_numpy(float))
+        if nxt is not None and method != "one-euro":
+            q = nxt[(nxt["track_id"] == track).fillna(False).to_numpy()].head(context)
+            pieces_lm.append(landmarks_of(q))
+            pieces_t.append(q["time_s"].to_numpy(float))
+        smoothed = fn(np.concatenate(pieces_lm), np.concatenate(pieces_t))
+        out[mask] = smoothed[n_before : n_before + int(mask.sum())]
+    return out
+
+
+def _read_part(path: str | Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    frame = pq.read_table(path).to_pandas()
+    frame["track_id"] = frame["track_id"].astype("Int64")
+    return frame
+
+
+def video_chunks(
+    parts: list[str | Path],
+    *,
+    video_id: str,
+    base: dict[str, Any],
+    faces: str = "largest",
+    smooth: str = "none",
+    smooth_params: dict | None = None,
+    min_iou: float = 0.3,
+    stats: dict | None = None,
+) -> Iterator[FrameChunk]:
+    """The rows of one video's parts, in order: stitched, smoothed, one chunk per part.
+
+    Parameters
+    ----------
+    parts : list of path
+        The video's part files, in segment order.
+    video_id : str
+        The ``video`` column (the relative path without extension).
+    base : dict
+        Columns copied to every row (``path`` and the manifest's columns).
+    faces : {"largest", "all"}
+        With ``"all"``, ids get ``#t<track>``.
+    smooth, smooth_params
+        The landmark filter (:func:`smooth_landmarks`); ``"none"`` keeps them raw.
+    min_iou : float
+        Stitching threshold.
+    stats : dict, optional
+        Receives ``n_tracks`` and ``n_stitched``.
+
+    Yields
+    ------
+    FrameChunk
+    """
+    stitch = TrackStitcher(min_iou=min_iou)
+    params = dict(smooth_params or {})
+    window: list[pd.DataFrame | None] = [None]
+
+    def load(path) -> pd.DataFrame:
+        frame = _read_part(path)
+        frame["track_id"] = stitch(frame)
+        return frame
+
+    def emit(prev, cur, nxt) -> FrameChunk:
+        lm = _smooth_part(cur, prev, nxt, smooth, params)
+        n = len(cur)
+        ordinals = cur["ordinal"].to_numpy(np.int64)
+        track = cur["track_id"]
+        ids = [f"{video_id}#{o}" for o in ordinals]
+        if faces == "all":
+            ids = [
+                f"{i}#t{int(t)}" if pd.notna(t) else i
+                for i, t in zip(ids, track.tolist(), strict=True)
+            ]
+        meta = pd.DataFrame({"id": ids})
+        for key, value in base.items():
+            meta[key] = [value] * n
+        meta["video"] = video_id
+        meta["frame"] = ordinals
+        meta["time_s"] = cur["time_s"].to_numpy(float)
+        meta["track_id"] = track.to_numpy()
+        meta["track_id"] = meta["track_id"].astype("Int64")
+        qc = cur[list(VIDEO_QC_COLUMNS[:-1])].reset_index(drop=True).copy()
+        qc["qc_how"] = cur["how"].to_numpy()
+        return FrameChunk(landmarks=lm, meta=meta, qc=qc)
+
+    for path in parts:
+        window.append(load(path))
+        if len(window) == 3:
+            yield emit(window[0], window[1], window[2])
+            window.pop(0)
+    if len(window) == 2 and window[1] is not None:
+        yield emit(window[0], window[1], None)
+    if stats is not None:
+        stats["n_tracks"] = stitch.next_id
+        stats["n_stitched"] = stitch.n_matched
+
+
+def failed_video_chunk(video_id: str, base: dict[str, Any], status: str, note: str) -> FrameChunk:
+    """The one row of a video without any frame (unreadable, no video stream, empty …)."""
+    meta = pd.DataFrame({"id": [video_id]})
+    for key, value in base.items():
+        meta[key] = [value]
+    meta["video"] = video_id
+    meta["frame"] = -1
+    meta["time_s"] = np.nan
+    meta["track_id"] = pd.array([None], dtype="Int64")
+    qc = pd.DataFrame({c: [np.nan] for c in VIDEO_QC_COLUMNS})
+    qc["qc_status"] = status
+    qc["qc_note"] = note
+    qc["qc_how"] = ""
+    return FrameChunk(landmarks=np.full((1, N_LANDMARKS, 2), np.nan), meta=meta, qc=qc)
+
+
+# ------------------------------------------------------------------ writing
+_STR = {
+    "id",
+    "path",
+    "subject",
+    "label",
+    "video",
+    "qc_status",
+    "qc_note",
+    "qc_how",
+    "qc_image_sha1",
+}
+_INT = {"frame", "track_id", "face_index", "qc_n_faces", "qc_image_w", "qc_image_h"}
+_BOOL = {"qc_folded", "qc_reference_fallback", "qc_relative_fallback"}
+
+
+def arrow_type(column: str, dtype=None):
+    """The Arrow type of a frame-table column (``dtype``: the manifest's, for its columns)."""
+    import pyarrow as pa
+
+    if column in _STR:
+        return pa.string()
+    if column in _INT:
+        return pa.int64()
+    if column in _BOOL:
+        return pa.bool_()
+    if dtype is not None:
+        if pd.api.types.is_bool_dtype(dtype):
+            return pa.bool_()
+        if pd.api.types.is_integer_dtype(dtype):
+            return pa.int64()
+        if pd.api.types.is_float_dtype(dtype):
+            return pa.float64()
+        return pa.string()
+    return pa.float64()
+
+
+def _to_array(series: pd.Series, typ):
+    import pyarrow as pa
+
+    if typ == pa.string():
+        values = [None if _isna(v) else str(v) for v in series.tolist()]
+        return pa.array(values, pa.string())
+    if typ == pa.int64():
+        values = [None if _isna(v) else int(v) for v in series.tolist()]
+        return pa.array(values, pa.int64())
+    if typ == pa.bool_():
+        values = [None if _isna(v) else bool(v) for v in series.tolist()]
+        return pa.array(values, pa.bool_())
+    return pa.array(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float), pa.float64())
+
+
+def _isna(v) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass
+class _Stream:
+    final: Path
+    tmp: Path
+    fmt: str
+    columns: list[str]
+    types: dict[str, Any]
+    writer: Any = None
+    handle: Any = None
+    n_rows: int = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame = frame.reindex(columns=self.columns)
+        if self.fmt == "csv":
+            if self.handle is None:
+                self.handle = open(self.tmp, "w", encoding="utf-8", newline="")
+            frame.to_csv(self.handle, index=False, header=self.n_rows == 0, float_format="%.10g")
+            if self.n_rows == 0 and frame.empty:
+                self.n_rows = 0
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = pa.schema([(c, self.types[c]) for c in self.columns])
+            arrays = [_to_array(frame[c], self.types[c]) for c in self.columns]
+            table = pa.Table.from_arrays(arrays, schema=schema)
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.tmp, schema)
+            self.writer.write_table(table)
+        self.n_rows += len(frame)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        elif self.fmt == "parquet" and self.n_rows == 0:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = pa.schema([(c, self.types[c]) for c in self.columns])
+            pq.write_table(schema.empty_table(), self.tmp)
+        elif self.fmt == "csv" and self.n_rows == 0:
+            pd.DataFrame(columns=self.columns).to_csv(self.tmp, index=False)
+
+
+@dataclass
+class TableWriter:
+    """The frame table and its landmark table, written chunk by chunk under temporary names.
+
+    :meth:`finish` writes the feature map and the sidecar (with the content
+    hashes :meth:`FeatureTable.read` checks) and renames all four files into
+    place together; :meth:`abort` removes the temporaries.
+    """
+
+    out: Path
+    landmarks_out: Path
+    columns: list[str]
+    landmark_columns: list[str]
+    types: dict[str, Any]
+    qc_counts: dict[str, int] = field(default_factory=dict)
+    _streams: list[_Stream] = field(default_factory=list)
+
+    def __post_init__(self):
+        from .._atomic import temp_sibling_file
+
+        for final, cols in ((self.out, self.columns), (self.landmarks_out, self.landmark_columns)):
+            fmt = "csv" if final.suffix.lower() == ".csv" else "parquet"
+            self._streams.append(_Stream(final, temp_sibling_file(final), fmt, cols, self.types))
+
+    @property
+    def n_rows(self) -> int:
+        return self._streams[0].n_rows
+
+    def write(self, features: pd.DataFrame, landmarks: pd.DataFrame) -> None:
+        """Append one chunk: its feature-table rows and its landmark rows."""
+        self._streams[0].write(features)
+        self._streams[1].write(landmarks)
+        for k, v in features["qc_status"].value_counts().items():
+            self.qc_counts[str(k)] = self.qc_counts.get(str(k), 0) + int(v)
+
+    def finish(self, info: dict, mesh) -> Path:
+        """Close the streams, write feature map and sidecar, rename everything into place."""
+        from .._atomic import replace_together, temp_sibling_file
+        from ..features import feature_map, sidecar_paths
+
+        for s in self._streams:
+            s.close()
+        meta_path, map_path = sidecar_paths(self.out)
+        tmp_map = temp_sibling_file(map_path)
+        tmp_meta = temp_sibling_file(meta_path)
+        try:
+            feature_map(mesh).to_csv(tmp_map, index=False)
+            table, lms = self._streams
+            info = dict(info)
+            info.update(
+                {
+                    "table": self.out.name,
+                    "format": table.fmt,
+                    "feature_map": map_path.name,
+                    "n_rows": table.n_rows,
+                    "qc_counts": dict(sorted(self.qc_counts.items())),
+                    "mesh_hash": mesh.hash,
+                    "mesh": mesh.to_dict(),
+                    "landmarks_table": str(self.landmarks_out),
+                    "content_sha256": {
+                        "table": _sha256(table.tmp),
+                        "feature_map": _sha256(tmp_map),
+                    },
+                    "replaces_sha256": {
+                        "table": _sha256(self.out) if self.out.is_file() else None,
+                        "feature_map": _sha256(map_path) if map_path.is_file() else None,
+                    },
+                }
+            )
+            tmp_meta.write_text(json.dumps(info, indent=1, default=str) + "\n", encoding="utf-8")
+            replace_together(
+                [
+                    (tmp_meta, meta_path),
+                    (tmp_map, map_path),
+                    (table.tmp, self.out),
+                    (lms.tmp, self.landmarks_out),
+                ]
+            )
+        except BaseException:
+            for tmp in (tmp_map, tmp_meta):
+                tmp.unlink(missing_ok=True)
+            self.abort()
+            raise
+        return self.out
+
+    def abort(self) -> None:
+        for s in self._streams:
+            try:
+                s.close()
+            except Exception:
+                pass
+            s.tmp.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
