@@ -1,0 +1,246 @@
+"""``geoface extract`` on videos: frame tables from videos made here (simulated faces, real
+photographs panned and cut, two faces crossing, damaged files), sampling, folds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geoface.cli import main
+from geoface.features import FeatureTable
+
+from ._videos import (
+    HELEN,
+    audio_only,
+    corrupt,
+    empty_file,
+    helen_photo,
+    not_a_video,
+    photo_frames,
+    simulated_expression_frames,
+    truncate,
+    two_faces_crossing,
+    write_video,
+)
+
+pytest.importorskip("av")
+pytest.importorskip("dlib")
+
+SIZE = (320, 240)
+
+
+@pytest.fixture(scope="module")
+def sim_video(tmp_path_factory):
+    """20 frames of a simulated face going neutral → happy → neutral, with the truth."""
+    folder = tmp_path_factory.mktemp("sim")
+    frames, truth = simulated_expression_frames(20, size=SIZE)
+    return write_video(folder / "sim.mp4", frames, fps=25, gop=10), truth
+
+
+def _extract(video, out, **options):
+    from geoface.video import extract_videos
+
+    options.setdefault("landmarker", "dlib")
+    options.setdefault("progress", False)
+    return extract_videos(video, out, **options)
+
+
+def test_simulated_expression_gives_one_row_per_frame(sim_video, tmp_path):
+    video, truth = sim_video
+    result = _extract(video, tmp_path / "f.parquet", segment_frames=8)
+    table = FeatureTable.read(result.path)
+    frame = table.frame
+    assert len(frame) == 20 and result.n_rows == 20
+    assert frame["frame"].tolist() == list(range(20))
+    assert frame["id"].tolist() == [f"sim#{k}" for k in range(20)]
+    assert (frame["video"] == "sim").all()
+    np.testing.assert_allclose(frame["time_s"], np.arange(20) / 25, atol=1e-6)
+    assert (frame["qc_status"] == "ok").all()
+    assert np.isfinite(table.features).all()
+    # one track through the three segments (stitched)
+    assert frame["track_id"].nunique() == 1
+    # the landmarks are near the simulator's truth (in original pixels)
+    lm = pd.read_parquet(result.landmarks_path)
+    xy = lm[[f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)]].to_numpy()
+    found = np.stack([xy[:, :68], xy[:, 68:]], axis=-1)
+    iod = np.linalg.norm(truth[:, 36:42].mean(1) - truth[:, 42:48].mean(1), axis=1)
+    error = np.linalg.norm(found - truth, axis=2).mean(1) / iod
+    assert np.median(error) < 0.15
+    info = table.info
+    assert info["feature_names"] and info["mesh_hash"] == table.mesh.hash
+    video_info = info["video"]
+    assert video_info["decoder"]["library"] == "PyAV"
+    assert video_info["segments"] == {"n": 3, "computed": 3, "reused": 0}
+    stream = video_info["videos"][0]
+    assert stream["codec"] and stream["width"] == SIZE[0] and stream["rotation"] == 0
+    assert video_info["qc_counts"] == {"ok": 20}
+    # a second run reuses every part
+    again = _extract(video, tmp_path / "g.parquet", segment_frames=8)
+    assert again.info["segments"] == {"n": 3, "computed": 0, "reused": 3}
+    pd.testing.assert_frame_equal(FeatureTable.read(again.path).frame, frame)
+
+
+def test_photo_panned_and_cut_to_no_face_and_back(tmp_path):
+    blank = range(6, 10)
+    frames, truth = photo_frames(helen_photo(0), 16, size=SIZE, blank=blank, face_height=0.55)
+    video = write_video(tmp_path / "pan.mp4", frames, fps=25, gop=8)
+    result = _extract(video, tmp_path / "f.parquet", segment_frames=8, redetect_every=4)
+    frame = pd.read_parquet(result.path)
+    assert frame["frame"].tolist() == list(range(16))
+    status = frame.set_index("frame")["qc_status"]
+    assert set(status[list(blank)]) <= {"no_face", "lost_track"}
+    assert (status.drop(list(blank)) == "ok").sum() >= 10
+    back = frame[(frame["frame"] >= 12) & (frame["qc_status"] == "ok")]
+    assert len(back) >= 3  # the face is found again after the cut
+    usable = frame["qc_status"] == "ok"
+    features = frame.loc[usable, [c for c in frame.columns if c.startswith(("tri_", "edge_"))]]
+    assert np.isfinite(features.to_numpy()).all()
+    assert frame.loc[~usable, "tri_000_area"].isna().all()
+
+
+def test_two_faces_crossing_keep_their_track_ids(tmp_path):
+    frames, truth = two_faces_crossing(16, size=(480, 360), face_height=0.4)
+    video = write_video(tmp_path / "two.mp4", frames, fps=25, gop=8)
+    result = _extract(video, tmp_path / "f.parquet", faces="all", segment_frames=8)
+    frame = pd.read_parquet(result.path)
+    found = frame[frame["track_id"].notna()]
+    assert found["track_id"].nunique() == 2
+    assert frame["id"].is_unique and found["id"].str.contains("#t").all()
+    # each track stays on one face: the first moves right, the second left
+    for _, rows in found.groupby("track_id"):
+        x = (rows["qc_box_x"] + rows["qc_box_w"] / 2).to_numpy()
+        steps = np.sign(np.diff(x))
+        assert abs(steps.sum()) >= len(steps) - 2
+
+
+def test_folder_mixing_images_and_damaged_videos_gives_one_table(sim_video, tmp_path):
+    import shutil
+
+    video, _ = sim_video
+    folder = tmp_path / "in"
+    folder.mkdir()
+    frames, _ = simulated_expression_frames(8, size=SIZE, seed=1)
+    good = write_video(folder / "good.mp4", frames, fps=25, gop=4, faststart=True)
+    truncate(good, 0.6, dst=folder / "cut.mp4")
+    corrupt(video, dst=folder / "corrupt.mp4", where=0.5, n_bytes=3000)
+    empty_file(folder / "empty.mp4")
+    audio_only(folder / "sound.mp4")
+    not_a_video(folder / "text.mp4")
+    shutil.copy(helen_photo(0), folder / "photo.jpg")
+    result = _extract(folder, tmp_path / "f.parquet")
+    table = FeatureTable.read(result.path)
+    frame = table.frame
+    assert result.n_videos == 6 and result.n_images == 1
+    by_video = frame.groupby("video", dropna=False)["qc_status"].agg(list)
+    assert by_video["empty"] == ["empty_video"]
+    assert by_video["sound"] == ["no_video_stream"]
+    assert by_video["text"] == ["unreadable_video"]
+    assert by_video["good"] == ["ok"] * 8
+    assert "ok" in by_video["corrupt"] and len(by_video["corrupt"]) >= 10
+    assert len(by_video["cut"]) >= 1
+    photo = frame[frame["id"] == "photo"]
+    assert len(photo) == 1 and photo["qc_status"].iloc[0] == "ok"
+    assert pd.isna(photo["video"].iloc[0]) and pd.isna(photo["frame"].iloc[0])
+    failed = frame[frame["video"].isin(["empty", "sound", "text"])]
+    assert (failed["frame"] == -1).all() and failed["time_s"].isna().all()
+    assert set(frame["path"]) >= {"good.mp4", "cut.mp4", "photo.jpg", "empty.mp4"}
+
+
+def test_manifest_columns_reach_every_frame_and_csv_on_request(sim_video, tmp_path):
+    video, _ = sim_video
+    manifest = tmp_path / "m.csv"
+    pd.DataFrame({"path": [str(video)], "subject": ["inf01"], "age_months": [7]}).to_csv(
+        manifest, index=False
+    )
+    result = _extract(manifest, tmp_path / "f.csv", every=5)
+    frame = FeatureTable.read(result.path).frame
+    assert frame["frame"].tolist() == [0, 5, 10, 15]
+    assert (frame["subject"] == "inf01").all() and (frame["age_months"] == 7).all()
+    assert result.landmarks_path.name == "f.landmarks.csv"
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"every": 4}, [0, 4, 8, 12, 16]),
+        ({"fps": 5}, [0, 5, 10, 15]),
+        ({"start": 0.2, "end": 0.4}, [5, 6, 7, 8, 9]),  # end excluded
+    ],
+)
+def test_sampling_options_choose_frames_by_time(sim_video, tmp_path, options, expected):
+    from geoface.video import extract_videos
+
+    video, _ = sim_video
+    result = extract_videos(
+        video, tmp_path / "f.parquet", landmarker="dlib", progress=False, **options
+    )
+    frame = pd.read_parquet(result.path)
+    assert frame["frame"].tolist() == expected
+    np.testing.assert_allclose(frame["time_s"], np.array(expected) / 25, atol=1e-6)
+
+
+def test_cli_extract_video_and_overlay(sim_video, tmp_path, capsys):
+    import av
+
+    video, _ = sim_video
+    out = tmp_path / "f.parquet"
+    overlay = tmp_path / "check.mp4"
+    code = main(
+        [
+            "extract",
+            str(video),
+            "--out",
+            str(out),
+            "--landmarker",
+            "dlib",
+            "--every",
+            "2",
+            "--smooth",
+            "none",
+            "--overlay-video",
+            str(overlay),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "10 rows from 1 videos" in printed and "overlay video" in printed
+    with av.open(str(overlay)) as container:
+        n = sum(1 for _ in container.decode(video=0))
+    assert n == 10
+    meta = json.loads((tmp_path / "f.meta.json").read_text())
+    assert meta["video"]["smoothing"]["method"] == "none"
+    assert meta["video"]["sampling"]["every"] == 2
+
+
+def test_frames_of_one_subject_never_in_two_folds(tmp_path):
+    from geoface.splits import make_splits
+
+    rows = []
+    for s in range(6):
+        for video in range(2):
+            for k in range(5):
+                rows.append(
+                    {
+                        "id": f"s{s}v{video}#{k}",
+                        "video": f"s{s}v{video}",
+                        "subject": f"s{s}",
+                        "label": ["happy", "sad"][(s + video) % 2],
+                        "qc_status": "ok",
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    splits = make_splits(frame, folds=3, seed=0)
+    assert splits.group == "subject"
+    assert (splits.frame.groupby("subject")["fold"].nunique() == 1).all()
+    # without a subject column the frames of one video stay together
+    by_video = make_splits(frame.drop(columns="subject"), folds=3, seed=0)
+    assert by_video.group == "video"
+    assert (by_video.frame.groupby("video")["fold"].nunique() == 1).all()
+
+
+def test_helen_is_there():
+    assert HELEN.is_dir()
