@@ -1,8 +1,15 @@
-"""Video in: decode, sample, track faces and write frame tables (one row per frame and face)."""
+"""Video in: probe a file's frame index, choose frames, decode them, track faces over time,
+and write frame tables (one row per sampled frame and kept face).
 
+Importing this package imports NumPy; :mod:`geoface` itself imports it only on use.
+"""
+
+from ._decode import VideoFrame, read_frames
 from ._extract import VideoExtraction, decoder_versions, default_landmarks_out, extract_videos
 from ._merge import FrameChunk, TableWriter, TrackStitcher, video_chunks
 from ._overlay import OverlayWriter
+from ._probe import VIDEO_SUFFIXES, VideoInfo, VideoReadError, is_video_path, probe_video
+from ._sampling import Sampling
 from ._segments import (
     SegmentTask,
     config_hash,
@@ -17,13 +24,18 @@ from ._segments import (
 from ._sources import MediaSources, find_media, holds_videos
 
 __all__ = [
+    "VIDEO_SUFFIXES",
     "FrameChunk",
     "MediaSources",
     "OverlayWriter",
+    "Sampling",
     "SegmentTask",
     "TableWriter",
     "TrackStitcher",
     "VideoExtraction",
+    "VideoFrame",
+    "VideoInfo",
+    "VideoReadError",
     "config_hash",
     "decoder_versions",
     "default_landmarks_out",
@@ -31,9 +43,12 @@ __all__ = [
     "find_media",
     "get_landmarker",
     "holds_videos",
+    "is_video_path",
     "landmarker_spec",
     "part_folder",
     "plan_segments",
+    "probe_video",
+    "read_frames",
     "read_part_meta",
     "resolve_landmarker",
     "run_segment",
