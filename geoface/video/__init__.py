@@ -22,9 +22,21 @@ from ._segments import (
     run_segment,
 )
 from ._sources import MediaSources, find_media, holds_videos
+from ._track import (
+    BOX_CALIBRATION,
+    FACES_MODES,
+    FaceTracker,
+    TrackedFace,
+    box_from_landmarks,
+    box_iou,
+    stitch_tracks,
+)
 
 __all__ = [
+    "BOX_CALIBRATION",
+    "FACES_MODES",
     "VIDEO_SUFFIXES",
+    "FaceTracker",
     "FrameChunk",
     "MediaSources",
     "OverlayWriter",
@@ -32,10 +44,13 @@ __all__ = [
     "SegmentTask",
     "TableWriter",
     "TrackStitcher",
+    "TrackedFace",
     "VideoExtraction",
     "VideoFrame",
     "VideoInfo",
     "VideoReadError",
+    "box_from_landmarks",
+    "box_iou",
     "config_hash",
     "decoder_versions",
     "default_landmarks_out",
@@ -52,5 +67,6 @@ __all__ = [
     "read_part_meta",
     "resolve_landmarker",
     "run_segment",
+    "stitch_tracks",
     "video_chunks",
 ]

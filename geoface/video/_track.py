@@ -1,0 +1,633 @@
+"""Faces over time: detect on keyframes, track between them with the landmark model alone.
+
+On a *keyframe* the landmarker's detector looks at the whole frame and its
+detections are matched to the live tracks by box overlap (IoU, Hungarian
+assignment); faces that match no track start new ones. Between keyframes the
+detector is not run: each track's landmarks on the previous frame give its box
+on this frame (:func:`box_from_landmarks`) and the landmark model alone fits
+the 68 points in it. The detector is the expensive part (dlib's HOG scan of a
+640 × 360 frame costs several times a shape fit), so tracked frames are where
+the speed comes from.
+
+A keyframe is the first frame after :meth:`FaceTracker.reset`, every
+``redetect_every``-th frame after it, every frame on which a track fails its
+checks, and every frame while a track is lost or no track exists (searching).
+The checks of a tracked fit (all cheap):
+
+* **shape** — the Procrustes distance (RMS, in inter-ocular distances) of the
+  68 points to the canonical template is at most ``max_shape_rmse``;
+* **scale** — the box side changed by at most a factor ``max_scale_change``
+  from the previous frame;
+* **inside** — at least ``min_inside`` of the box area lies in the frame;
+* **appearance** — the face's grey-level patch, warped to the template's frame
+  (24 × 24 pixels), correlates with the previous frame's patch by at least
+  ``min_appearance`` (normalised cross-correlation). A shape model always
+  returns a face-like shape, even on an empty frame, so this is the check that
+  notices a cut or the face leaving.
+
+A track not confirmed by the detector on a keyframe keeps its tracked fit when
+that fit passes the checks, for at most ``max_missed_detections`` keyframes in
+a row (detectors miss turned faces that the landmark model still follows);
+otherwise it is lost on that frame. A track lost for more than ``max_lost``
+frames in a row is dropped; until then a detection overlapping its last box
+continues it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import GeofaceError
+
+__all__ = [
+    "BOX_CALIBRATION",
+    "FACES_MODES",
+    "FaceTracker",
+    "TrackedFace",
+    "box_from_landmarks",
+    "box_iou",
+    "stitch_tracks",
+]
+
+#: ``faces=`` choices of :class:`FaceTracker`.
+FACES_MODES: dict[str, str] = {
+    "largest": "one track, the subject: the largest mean box area x frames seen so far",
+    "all": "every track, one row each",
+}
+
+#: The face box dlib's shape predictor expects, from a 68-point shape: box centre
+#: offset from the points' centroid and box width and height, in the units of
+#: the canonical template (inter-ocular distances) and in the face's own frame
+#: (the similarity that maps the template onto the points). Measured on the 50
+#: HELEN photographs of ``../shared/data/helen``: dlib's HOG detector boxes and
+#: the 68-point fits inside them (``make_landmarker("dlib")``); medians over the
+#: faces (spreads, sd: 0.08, 0.13, 0.22, 0.22). Iterating box -> fit -> box 30
+#: times on a still photograph stays within 0.013 IOD (median) of the detected
+#: fit and within 3 % of the detected box size: the mapping has a stable fixed
+#: point near the detector's convention, so tracking does not drift in size.
+BOX_CALIBRATION: dict[str, float] = {
+    "offset_x": -0.0313,
+    "offset_y": -0.1106,
+    "width": 2.3988,
+    "height": 2.4094,
+}
+
+# the patch compared between frames, in units of the centred template (brows to chin,
+# cheek to cheek)
+_PATCH_SIZE = 24
+_PATCH_UV = (-1.4, 1.4, -1.19, 1.41)
+# a face patch whose grey levels vary less than this (sd) is not a face (empty frame)
+_MIN_PATCH_SD = 2.0
+
+
+@dataclass
+class TrackedFace:
+    """One face on one frame.
+
+    Attributes
+    ----------
+    track_id : int
+        Stable within a segment (from 0, in order of first appearance, the
+        largest first when several appear together).
+    landmarks : ndarray of shape (68, 2)
+        ``(x, y)`` pixels of the frame given.
+    box : ndarray of shape (4,)
+        ``(x0, y0, x1, y1)``: the detector's box on detected frames, the box
+        derived from the landmarks (:func:`box_from_landmarks`) on tracked ones.
+    score : float
+        The detector's score on detected frames; NaN on tracked frames.
+    how : {"detected", "tracked"}
+    """
+
+    track_id: int
+    landmarks: np.ndarray
+    box: np.ndarray
+    score: float
+    how: str
+
+
+@dataclass
+class _Track:
+    track_id: int
+    landmarks: np.ndarray
+    box: np.ndarray
+    patch: np.ndarray | None
+    seen: int = 0
+    area_sum: float = 0.0
+    lost: int = 0
+    missed: int = 0
+    visible: TrackedFace | None = field(default=None, repr=False)
+    # centre of the landmark-derived box on the last frame seen, and its motion per frame
+    centre: np.ndarray | None = None
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+
+    def expected_box(self) -> np.ndarray:
+        """Where the last box is expected on the next frame (constant velocity)."""
+        v = self.velocity * (self.lost + 1)
+        return self.box + np.array([v[0], v[1], v[0], v[1]])
+
+    @property
+    def weight(self) -> float:
+        # mean box area x frames seen == the sum of the box areas
+        return self.area_sum
+
+
+def _template() -> np.ndarray:
+    from ..mesh import default_template
+
+    t = np.asarray(default_template(), dtype=float)
+    return t - t.mean(axis=0)
+
+
+def _similarity(landmarks: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids and complex factors ``c``: ``points - centroid ≈ c * template`` (centred)."""
+    pts = np.asarray(landmarks, dtype=float).reshape(-1, template.shape[0], 2)
+    centre = pts.mean(axis=1)
+    z = (pts[..., 0] - centre[:, :1]) + 1j * (pts[..., 1] - centre[:, 1:])
+    w = template[:, 0] + 1j * template[:, 1]
+    c = (z @ np.conj(w)) / np.vdot(w, w).real
+    return centre, c
+
+
+def box_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
+    """The face box the landmark model expects, from a 68-point shape.
+
+    The box is axis-aligned; its centre and size follow the similarity that
+    maps the canonical template onto the points, with the constants of
+    :data:`BOX_CALIBRATION` (dlib's detector convention, measured on HELEN).
+
+    Parameters
+    ----------
+    landmarks : ndarray of shape (68, 2) or (n, 68, 2)
+
+    Returns
+    -------
+    ndarray of shape (4,) or (n, 4)
+        ``(x0, y0, x1, y1)``; NaN for shapes with non-finite points.
+    """
+    arr = np.asarray(landmarks, dtype=float)
+    single = arr.ndim == 2
+    centre, c = _similarity(arr, _template())
+    k = BOX_CALIBRATION
+    off = c * complex(k["offset_x"], k["offset_y"])
+    s = np.abs(c)
+    cx, cy = centre[:, 0] + off.real, centre[:, 1] + off.imag
+    hw, hh = 0.5 * k["width"] * s, 0.5 * k["height"] * s
+    boxes = np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1)
+    return boxes[0] if single else boxes
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of two sets of ``(x0, y0, x1, y1)`` boxes.
+
+    Parameters
+    ----------
+    a : ndarray of shape (n, 4)
+    b : ndarray of shape (m, 4)
+
+    Returns
+    -------
+    ndarray of shape (n, m)
+    """
+    a = np.asarray(a, dtype=float).reshape(-1, 4)[:, None, :]
+    b = np.asarray(b, dtype=float).reshape(-1, 4)[None, :, :]
+    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = iw * ih
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = inter / (area_a + area_b - inter)
+    return np.nan_to_num(iou, nan=0.0)
+
+
+def _match(a: np.ndarray, b: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` of the maximum-IoU assignment with IoU at least ``min_iou``."""
+    if len(a) == 0 or len(b) == 0:
+        return []
+    from scipy.optimize import linear_sum_assignment
+
+    iou = box_iou(a, b)
+    rows, cols = linear_sum_assignment(-iou)
+    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if iou[i, j] >= min_iou]
+
+
+def _face_patch(image: np.ndarray, landmarks: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """The face's grey levels warped to the template's frame (``_PATCH_SIZE`` square)."""
+    import cv2
+
+    centre, c = _similarity(landmarks, template)
+    a, b = c[0].real, c[0].imag
+    u0, u1, v0, v1 = _PATCH_UV
+    du, dv = (u1 - u0) / _PATCH_SIZE, (v1 - v0) / _PATCH_SIZE
+    # patch pixel (j, i) -> template (u0 + (j + .5) du, v0 + (i + .5) dv)
+    # -> image c * (u + iv) + centre
+    m = np.array([[a * du, -b * dv, 0.0], [b * du, a * dv, 0.0]])
+    m[:, 2] = np.array([a * u0 - b * v0, b * u0 + a * v0]) + centre[0] + m[:, :2] @ [0.5, 0.5]
+    grey = image
+    if image.ndim == 3:
+        grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    patch = cv2.warpAffine(
+        grey,
+        m,
+        (_PATCH_SIZE, _PATCH_SIZE),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return patch.astype(float)
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation of two patches; NaN when either is flat."""
+    a = a - a.mean()
+    b = b - b.mean()
+    if a.std() < _MIN_PATCH_SD or b.std() < _MIN_PATCH_SD:
+        return float("nan")
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def _side(box: np.ndarray) -> float:
+    return float(np.sqrt(max(box[2] - box[0], 1e-9) * max(box[3] - box[1], 1e-9)))
+
+
+def _area(box: np.ndarray) -> float:
+    return float(max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0))
+
+
+def _inside_fraction(box: np.ndarray, height: int, width: int) -> float:
+    a = _area(box)
+    if a <= 0:
+        return 0.0
+    clipped = np.array(
+        [max(box[0], 0.0), max(box[1], 0.0), min(box[2], width - 1.0), min(box[3], height - 1.0)]
+    )
+    return _area(clipped) / a
+
+
+class FaceTracker:
+    """Faces over the frames of one video segment: keyframe detection, tracking between.
+
+    See the module docstring for when the detector runs and which checks a
+    tracked fit must pass.
+
+    **The subject** (``faces="largest"``): of the tracks not dropped, the one
+    with the largest mean box area × number of frames it was seen so far in the
+    segment (that is, the sum of its box areas), ties to the lower id. A face
+    that is both large and present longest wins; a passer-by who is briefly
+    closer to the camera does not take over. When the subject is not found on
+    a frame the frame has status ``lost_track`` (another face on it is not
+    substituted); when other faces were seen beside the subject it has
+    ``multiple_faces``.
+
+    Parameters
+    ----------
+    landmarker : Landmarker
+        A :class:`~geoface.landmarks.Landmarker` (``make_landmarker("dlib")``):
+        its ``detect`` runs on keyframes, its ``fit`` on tracked frames.
+    faces : {"largest", "all"}, default="largest"
+        ``"largest"``: return the subject only; ``"all"``: every face found.
+    redetect_every : int, default=15
+        Run the detector on every this-many-th frame (1: every frame).
+    max_lost : int, default=15
+        Frames in a row a track may be missing before it is dropped.
+    min_iou : float, default=0.3
+        Box overlap a detection needs to continue a track.
+    max_shape_rmse : float, default=0.4
+        Largest Procrustes RMS distance of a tracked shape to the template (in
+        inter-ocular distances; dlib's fits of the HELEN faces: median 0.12,
+        95th percentile 0.23).
+    max_scale_change : float, default=1.3
+        Largest change of the box size from one frame to the next.
+    min_inside : float, default=0.6
+        Smallest fraction of the box that must lie inside the frame.
+    min_appearance : float, default=0.6
+        Smallest correlation of the face patch with the previous frame's (on
+        HELEN, the same face moved and zoomed by 4 %: 5th percentile 0.93;
+        two different faces: median 0.24, 95th percentile 0.65).
+    max_missed_detections : int, default=1
+        Keyframes in a row a tracked face may go undetected and still be kept.
+
+    Attributes
+    ----------
+    n_detected_frames_ : int
+        Frames the detector ran on since construction (for benchmarks).
+    n_frames_ : int
+        Frames stepped since the last :meth:`reset`.
+    """
+
+    def __init__(
+        self,
+        landmarker: Any,
+        *,
+        faces: str = "largest",
+        redetect_every: int = 15,
+        max_lost: int = 15,
+        min_iou: float = 0.3,
+        max_shape_rmse: float = 0.4,
+        max_scale_change: float = 1.3,
+        min_inside: float = 0.6,
+        min_appearance: float = 0.6,
+        max_missed_detections: int = 1,
+    ):
+        if faces not in FACES_MODES:
+            raise GeofaceError(f"faces={faces!r} is not one of {set(FACES_MODES)}")
+        for name, value in (
+            ("redetect_every", redetect_every),
+            ("max_lost", max_lost),
+            ("max_missed_detections", max_missed_detections),
+        ):
+            least = 1 if name == "redetect_every" else 0
+            if not isinstance(value, int | np.integer) or value < least:
+                raise GeofaceError(
+                    f"{name}={value!r} is not a whole number >= {least}; give e.g. 15"
+                )
+        for name, value, lo, hi in (
+            ("min_iou", min_iou, 0.0, 1.0),
+            ("min_inside", min_inside, 0.0, 1.0),
+            ("min_appearance", min_appearance, -1.0, 1.0),
+            ("max_shape_rmse", max_shape_rmse, 0.0, np.inf),
+            ("max_scale_change", max_scale_change, 1.0, np.inf),
+        ):
+            if not (isinstance(value, int | float) and lo <= value <= hi):
+                raise GeofaceError(f"{name}={value!r} is not a number in [{lo}, {hi}]")
+        self.landmarker = landmarker
+        self.faces = faces
+        self.redetect_every = int(redetect_every)
+        self.max_lost = int(max_lost)
+        self.min_iou = float(min_iou)
+        self.max_shape_rmse = float(max_shape_rmse)
+        self.max_scale_change = float(max_scale_change)
+        self.min_inside = float(min_inside)
+        self.min_appearance = float(min_appearance)
+        self.max_missed_detections = int(max_missed_detections)
+        self._template = _template()
+        self.n_detected_frames_ = 0
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Forget every track (the start of a segment): the next frame is a keyframe."""
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+        self._ever = False
+        self.n_frames_ = 0
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that determine the output (for cache keys and the sidecar).
+
+        Returns
+        -------
+        dict
+        """
+        return {
+            "tracker": "keyframe-detect+landmark-track",
+            "version": 1,
+            "faces": self.faces,
+            "redetect_every": self.redetect_every,
+            "max_lost": self.max_lost,
+            "min_iou": self.min_iou,
+            "max_shape_rmse": self.max_shape_rmse,
+            "max_scale_change": self.max_scale_change,
+            "min_inside": self.min_inside,
+            "min_appearance": self.min_appearance,
+            "max_missed_detections": self.max_missed_detections,
+            "box_calibration": dict(BOX_CALIBRATION),
+        }
+
+    # ------------------------------------------------------------------ steps
+    def step(self, images: Sequence[np.ndarray]) -> list[tuple[list[TrackedFace], str, str]]:
+        """Process the next frames of the segment, in order.
+
+        The scheduled keyframes of the batch are detected in one call of the
+        landmarker (batched); the rest is sequential. The result does not depend
+        on how the frames are cut into batches.
+
+        Parameters
+        ----------
+        images : sequence of ndarray of shape (height, width, 3), uint8 RGB
+
+        Returns
+        -------
+        list of (faces, status, note)
+            Per image: the faces kept (list of :class:`TrackedFace`, by track
+            id), the frame's status (``"ok"``, ``"multiple_faces"``,
+            ``"no_face"``, ``"lost_track"``) and a note (empty when nothing is
+            worth saying).
+        """
+        images = list(images)
+        scheduled = [
+            i for i in range(len(images)) if (self.n_frames_ + i) % self.redetect_every == 0
+        ]
+        pre = dict(zip(scheduled, self._detect([images[i] for i in scheduled]), strict=True))
+        return [self._one(img, pre.get(i)) for i, img in enumerate(images)]
+
+    def _detect(self, images: list[np.ndarray]) -> list[Any]:
+        if not images:
+            return []
+        self.n_detected_frames_ += len(images)
+        return self.landmarker.detect(images)
+
+    def _qc(
+        self, image: np.ndarray, track: _Track, landmarks: np.ndarray
+    ) -> tuple[bool, str, np.ndarray, np.ndarray | None]:
+        """Check a tracked fit: (passed, why not, its box, its patch)."""
+        from ..mesh import align_to
+
+        h, w = image.shape[:2]
+        if not np.all(np.isfinite(landmarks)):
+            return False, "non-finite fit", np.full(4, np.nan), None
+        box = box_from_landmarks(landmarks)
+        inside = _inside_fraction(box, h, w)
+        if inside < self.min_inside:
+            return False, f"face leaving the frame ({inside:.0%} inside)", box, None
+        ratio = _side(box) / _side(track.box)
+        if not (1 / self.max_scale_change <= ratio <= self.max_scale_change):
+            return False, f"box size jumped x{ratio:.2f}", box, None
+        _, params = align_to(landmarks, self._template, return_params=True)
+        rmse = float(params["rmse"][0])
+        if not rmse <= self.max_shape_rmse:
+            return False, f"implausible shape (Procrustes {rmse:.2f})", box, None
+        patch = _face_patch(image, landmarks, self._template)
+        if track.patch is not None:
+            r = _ncc(track.patch, patch)
+            if not r >= self.min_appearance:
+                why = "no contrast" if np.isnan(r) else f"correlation {r:.2f}"
+                return False, f"appearance changed ({why})", box, patch
+        return True, "", box, patch
+
+    def _new_track(self, image, landmarks, box, score) -> _Track:
+        t = _Track(self._next_id, landmarks, box, _face_patch(image, landmarks, self._template))
+        self._next_id += 1
+        self._ever = True
+        t.visible = TrackedFace(t.track_id, landmarks, box, float(score), "detected")
+        self._tracks.append(t)
+        return t
+
+    def _one(self, image: np.ndarray, detected: Any | None) -> tuple[list[TrackedFace], str, str]:
+        image = np.asarray(image)
+        notes: list[str] = []
+        for t in self._tracks:
+            t.visible = None
+        live = [t for t in self._tracks if t.lost == 0]
+        # 1. track: the previous landmarks give the box, the landmark model the points
+        tracked: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
+        failed: list[str] = []
+        if live:
+            boxes = np.array([box_from_landmarks(t.landmarks) for t in live])
+            boxes += np.array([np.tile(t.velocity, 2) for t in live])
+            fits = self.landmarker.fit([image], [boxes])[0]
+            for t, pts in zip(live, fits, strict=True):
+                ok, why, box, patch = self._qc(image, t, pts)
+                if ok:
+                    tracked[t.track_id] = (pts, box, patch)
+                else:
+                    failed.append(f"track {t.track_id}: {why}")
+        searching = not live or any(t.lost for t in self._tracks)
+        if detected is None and (failed or searching):
+            detected = self._detect([image])[0]
+            if failed:
+                notes.append("re-detected (" + "; ".join(failed) + ")")
+        if detected is not None:
+            self._keyframe(image, detected, tracked, notes)
+        else:
+            for t in live:
+                pts, box, patch = tracked[t.track_id]
+                t.visible = TrackedFace(t.track_id, pts, box, float("nan"), "tracked")
+                t.patch = patch
+        # 2. book-keeping: landmarks for the next frame, lost counts, the subject's weight
+        for t in self._tracks:
+            if t.visible is not None:
+                b = box_from_landmarks(t.visible.landmarks)
+                centre = 0.5 * (b[:2] + b[2:])
+                if t.centre is not None and np.all(np.isfinite(centre)):
+                    step = (centre - t.centre) / (t.lost + 1)
+                    t.velocity = step if t.seen == 1 else 0.5 * (t.velocity + step)
+                t.centre = centre
+                t.landmarks, t.box = t.visible.landmarks, t.visible.box
+                t.seen += 1
+                t.area_sum += _area(t.visible.box)
+                t.lost = 0
+            else:
+                t.lost += 1
+        self._suppress_duplicates()
+        dropped = [t.track_id for t in self._tracks if t.lost > self.max_lost]
+        if dropped:
+            self._tracks = [t for t in self._tracks if t.lost <= self.max_lost]
+        self.n_frames_ += 1
+        return self._result(notes)
+
+    def _keyframe(self, image, detected, tracked, notes: list[str]) -> None:
+        """Match the detections to the tracks; new tracks for the rest."""
+        boxes = np.asarray(detected.boxes, dtype=float).reshape(-1, 4)
+        tracks = self._tracks
+        # where each track is expected: its tracked box on this frame, else its last box
+        where = np.array(
+            [tracked[t.track_id][1] if t.track_id in tracked else t.expected_box() for t in tracks]
+        ).reshape(-1, 4)
+        pairs = _match(where, boxes, self.min_iou)
+        matched_t = {i for i, _ in pairs}
+        matched_d = {j for _, j in pairs}
+        for i, j in pairs:
+            t = tracks[i]
+            pts = detected.landmarks[j]
+            t.visible = TrackedFace(
+                t.track_id, pts, boxes[j].copy(), float(detected.scores[j]), "detected"
+            )
+            t.patch = _face_patch(image, pts, self._template)
+            t.missed = 0
+        for i, t in enumerate(tracks):
+            if i in matched_t or t.track_id not in tracked:
+                continue
+            if t.missed < self.max_missed_detections:
+                pts, box, patch = tracked[t.track_id]
+                t.visible = TrackedFace(t.track_id, pts, box, float("nan"), "tracked")
+                t.patch = patch
+                t.missed += 1
+                notes.append(f"track {t.track_id} kept though not detected")
+        new = [j for j in range(len(boxes)) if j not in matched_d]
+        new.sort(key=lambda j: -_area(boxes[j]))
+        for j in new:
+            self._new_track(image, detected.landmarks[j], boxes[j].copy(), detected.scores[j])
+        if detected.how == "fallback" and len(boxes):
+            notes.append("face fills the frame: found on a border-extended copy")
+
+    def _suppress_duplicates(self) -> None:
+        """Two visible tracks on one face: the lighter one is lost on this frame."""
+        vis = [t for t in self._tracks if t.visible is not None]
+        if len(vis) < 2:
+            return
+        vis.sort(key=lambda t: (-t.weight, t.track_id))
+        boxes = np.array([t.visible.box for t in vis])
+        iou = box_iou(boxes, boxes)
+        for k in range(1, len(vis)):
+            if any(iou[k, m] > 0.5 and vis[m].visible is not None for m in range(k)):
+                t = vis[k]
+                t.area_sum -= _area(t.visible.box)
+                t.seen -= 1
+                t.visible = None
+                t.lost += 1
+
+    def subject_id(self) -> int | None:
+        """The id of the subject track so far (see the class docstring), or None."""
+        if not self._tracks:
+            return None
+        return min(self._tracks, key=lambda t: (-t.weight, t.track_id)).track_id
+
+    def _result(self, notes: list[str]) -> tuple[list[TrackedFace], str, str]:
+        visible = sorted(
+            (t for t in self._tracks if t.visible is not None), key=lambda t: t.track_id
+        )
+        gone = "lost_track" if self._ever else "no_face"
+        if self.faces == "all":
+            faces = [t.visible for t in visible]
+            return faces, ("ok" if faces else gone), "; ".join(notes)
+        subject = self.subject_id()
+        chosen = [t.visible for t in visible if t.track_id == subject]
+        others = len(visible) - len(chosen)
+        if not chosen:
+            if others:
+                notes.append(f"subject track {subject} not found; {others} other face(s) seen")
+            return [], gone, "; ".join(notes)
+        if others:
+            notes.append(f"{others} other face(s) seen")
+            return chosen, "multiple_faces", "; ".join(notes)
+        return chosen, "ok", "; ".join(notes)
+
+
+def stitch_tracks(
+    prev_last: Sequence[TrackedFace], next_first: Sequence[TrackedFace], *, min_iou: float = 0.3
+) -> dict[int, int]:
+    """Continue the previous segment's tracks into the next segment.
+
+    Segments are tracked independently (the tracker is reset at each one), so
+    track ids are local to a segment. The faces at the end of one segment and at
+    the start of the next are matched by box overlap (maximum total IoU,
+    Hungarian assignment).
+
+    Parameters
+    ----------
+    prev_last : sequence of TrackedFace
+        The last face of each track of the previous segment (their ids are
+        already global).
+    next_first : sequence of TrackedFace
+        The first face of each track of the next segment (local ids).
+    min_iou : float, default=0.3
+        Overlap a pair needs to be the same track.
+
+    Returns
+    -------
+    dict of int to int
+        Local id in the next segment → id of the previous segment's track it
+        continues. Local ids not in the mapping start new tracks (the caller
+        gives them the next free global ids).
+    """
+    if not 0.0 <= min_iou <= 1.0:
+        raise GeofaceError(f"min_iou={min_iou!r} is not a number in [0, 1]")
+    prev, nxt = list(prev_last), list(next_first)
+    a = np.array([f.box for f in prev], dtype=float).reshape(-1, 4)
+    b = np.array([f.box for f in nxt], dtype=float).reshape(-1, 4)
+    return {nxt[j].track_id: prev[i].track_id for i, j in _match(a, b, min_iou)}
