@@ -337,8 +337,10 @@ def extract_videos(
                 status="empty_video", note=f"no frame in the sampled range ({sampling.describe()})"
             )
             continue
+        # frames within max_side are landmarked as they are: such runs share their parts
+        side = max_side if max_side and max(info.width, info.height) > max_side else None
         chash = config_hash(
-            backend.fingerprint(), tracker_fp, sampling.to_dict(), max_side, segment_frames
+            backend.fingerprint(), tracker_fp, sampling.to_dict(), side, segment_frames
         )
         folder = part_folder(cache_dir, info.sha1, chash)
         plan["folder"] = folder
@@ -349,7 +351,7 @@ def extract_videos(
             segment_frames=segment_frames,
             landmarker=spec,
             tracker=tracker_settings,
-            max_side=max_side,
+            max_side=side,
             batch=batch,
         )
     probe_s = time.perf_counter() - t_probe
