@@ -357,7 +357,16 @@ class _Stream:
             import pyarrow.parquet as pq
 
             schema = pa.schema([(c, self.types[c]) for c in self.columns])
-            arrays = [_to_array(frame[c], self.types[c]) for c in self.columns]
+            floats = [c for c in self.columns if self.types[c] == pa.float64()]
+            try:  # the features and other numbers in one step
+                block = frame[floats].to_numpy(dtype=float)
+                by_name = {c: pa.array(block[:, k]) for k, c in enumerate(floats)}
+            except (TypeError, ValueError):
+                by_name = {}
+            arrays = [
+                by_name[c] if c in by_name else _to_array(frame[c], self.types[c])
+                for c in self.columns
+            ]
             table = pa.Table.from_arrays(arrays, schema=schema)
             if self.writer is None:
                 self.writer = pq.ParquetWriter(self.tmp, schema)
