@@ -52,6 +52,9 @@ class VideoFrame:
     scale: float = 1.0
 
 
+_NOT_HELD = "the container's index lists this frame, but the file does not hold it (cut short)"
+
+
 class _Overshoot(Exception):
     """The seek landed after the keyframe asked for: decode from an earlier one."""
 
@@ -254,4 +257,4 @@ def _read(info: VideoInfo, ords: np.ndarray, max_side, threads: int) -> Iterator
             finally:
                 container.close()
     for o in ords[ords >= n_real]:
-        yield row(o, "missing_frames", "the file is cut short: its index lists this frame")
+        yield row(o, "missing_frames", _NOT_HELD)
