@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -137,6 +138,13 @@ def test_range_read_equals_full_read(tmp_path):
         np.testing.assert_array_equal(f.image, full[f.ordinal])
     single = next(iter(read_frames(info, [299], threads=1)))
     np.testing.assert_array_equal(single.image, full[299])
+    # far-apart frames: reached by seeking to each one's keyframe
+    for f in read_frames(info, Sampling(every=40, start=0.2).select(info.times)):
+        np.testing.assert_array_equal(f.image, full[f.ordinal])
+    # keyframes the index only guesses (a seek lands earlier): the same pixels
+    guessed = dataclasses.replace(info, keyframes=np.arange(0, 300, 7))
+    for f in read_frames(guessed, np.arange(150, 170)):
+        np.testing.assert_array_equal(f.image, full[f.ordinal])
 
 
 def test_max_side_downscales_and_reports_scale(tmp_path):
