@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -104,11 +106,12 @@ def test_rotation_tag_gives_upright_frames(tmp_path, suffix, rotation):
     assert np.abs(got[0].image.astype(int) - frames[0]).mean() < 8
 
 
-def test_variable_frame_rate_times_come_from_timestamps(tmp_path):
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_variable_frame_rate_times_come_from_timestamps(tmp_path, suffix):
     steps = np.array([0.04, 0.04, 0.12, 0.02, 0.04, 0.2, 0.04, 0.06, 0.04])
     times = np.concatenate([[0.0], np.cumsum(steps)])
     frames = _pattern(len(times))
-    path = V.write_video(tmp_path / "vfr.mp4", frames, times=times)
+    path = V.write_video(tmp_path / f"vfr{suffix}", frames, times=times)
     info = probe_video(path)
     np.testing.assert_allclose(info.times, times, atol=1e-3)
     assert info.vfr
@@ -135,6 +138,13 @@ def test_range_read_equals_full_read(tmp_path):
         np.testing.assert_array_equal(f.image, full[f.ordinal])
     single = next(iter(read_frames(info, [299], threads=1)))
     np.testing.assert_array_equal(single.image, full[299])
+    # far-apart frames: reached by seeking to each one's keyframe
+    for f in read_frames(info, Sampling(every=40, start=0.2).select(info.times)):
+        np.testing.assert_array_equal(f.image, full[f.ordinal])
+    # keyframes the index only guesses (a seek lands earlier): the same pixels
+    guessed = dataclasses.replace(info, keyframes=np.arange(0, 300, 7))
+    for f in read_frames(guessed, np.arange(150, 170)):
+        np.testing.assert_array_equal(f.image, full[f.ordinal])
 
 
 def test_max_side_downscales_and_reports_scale(tmp_path):
@@ -169,16 +179,18 @@ def test_read_frames_refuses_bad_arguments(tmp_path, ordinals, kwargs, match):
         read_frames(info, ordinals, **kwargs)
 
 
-def test_corrupt_video_keeps_every_frame(tmp_path):
-    path = V.write_video(tmp_path / "c.mp4", _noise(60), gop=10)
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".avi"])
+def test_corrupt_video_keeps_every_frame(tmp_path, suffix):
+    path = V.write_video(tmp_path / f"c{suffix}", _noise(60), gop=10)
     bad = V.corrupt(path, seed=1)
     info = probe_video(bad)
-    assert info.n_frames == 60
-    got = list(read_frames(info, np.arange(60)))
-    assert [f.ordinal for f in got] == list(range(60))
+    assert 50 <= info.n_frames <= 60  # a damaged Matroska cluster loses its frames
+    got = list(read_frames(info, np.arange(info.n_frames)))
+    assert [f.ordinal for f in got] == list(range(info.n_frames))
     statuses = {f.status for f in got}
-    assert statuses <= {"ok", "unreadable_frame"} and "unreadable_frame" in statuses
-    assert sum(f.status == "ok" for f in got) >= 40
+    assert statuses <= {"ok", "unreadable_frame", "missing_frames"}
+    assert "unreadable_frame" in statuses
+    assert sum(f.status == "ok" for f in got) >= 50
     for f in got:
         assert (f.image is None) == (f.status != "ok")
         assert f.status == "ok" or f.note
@@ -212,6 +224,18 @@ def test_truncated_mkv_keeps_what_it_holds(tmp_path):
     got = list(read_frames(info, np.arange(info.n_frames)))
     assert len(got) == info.n_frames
     assert sum(f.status == "ok" for f in got) >= info.n_frames - 2
+
+
+def test_video_read_error_survives_pickling():
+    err = pickle.loads(pickle.dumps(VideoReadError("empty_video", "video 'a.mp4' is empty")))
+    assert err.status == "empty_video" and str(err) == "video 'a.mp4' is empty"
+
+
+def test_video_info_survives_pickling(tmp_path):
+    info = probe_video(V.write_video(tmp_path / "a.mp4", _pattern(5)))
+    again = pickle.loads(pickle.dumps(info))
+    assert again.to_dict() == info.to_dict()
+    np.testing.assert_array_equal(again.pts, info.pts)
 
 
 @pytest.mark.parametrize(

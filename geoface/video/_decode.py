@@ -1,7 +1,8 @@
 """Decode chosen frames of a video: one :class:`VideoFrame` per wanted ordinal, none lost.
 
 Decoding starts at the keyframe at or before the first wanted frame and runs
-forward; each decoded picture is matched to its ordinal by its presentation
+forward (seeking ahead to the next wanted frame's keyframe over long stretches
+of unwanted frames); each decoded picture is matched to its ordinal by its presentation
 timestamp in the index :func:`~geoface.video.probe_video` built, so a range of
 frames decodes to the same pixels whether it is read alone or as part of the
 whole video.
@@ -50,6 +51,14 @@ class VideoFrame:
     status: str = "ok"
     note: str = ""
     scale: float = 1.0
+
+
+_NOT_HELD = "the container's index lists this frame, but the file does not hold it (cut short)"
+
+
+#: A wanted frame whose keyframe lies this many frames or more after the previous wanted
+#: frame is reached by seeking to that keyframe instead of decoding the frames between.
+_SEEK_GAP = 16
 
 
 class _Overshoot(Exception):
@@ -133,6 +142,12 @@ def read_frames(
 ) -> Iterator[VideoFrame]:
     """Decode the wanted frames of a video, in order, one :class:`VideoFrame` each.
 
+    Decoding starts at the keyframe at or before the first wanted frame (and
+    again at the keyframe before a wanted frame that lies far after the
+    previous one); frames are matched to ordinals by their presentation
+    timestamps, so the pixels of a frame do not depend on which other frames
+    are read with it.
+
     Parameters
     ----------
     info : VideoInfo
@@ -170,88 +185,111 @@ def read_frames(
     return _read(info, ords, max_side, int(threads))
 
 
+def _runs(real: np.ndarray, keyframes: np.ndarray) -> list[np.ndarray]:
+    """Cut the wanted ordinals where seeking to the next one's keyframe skips many frames."""
+    key_of = keyframes[np.searchsorted(keyframes, real, side="right") - 1]
+    cuts = np.flatnonzero(key_of[1:] - real[:-1] >= _SEEK_GAP) + 1
+    return np.split(real, cuts)
+
+
+def _open(av, info: VideoInfo, threads: int):
+    from ._probe import VideoReadError
+
+    try:
+        container = av.open(info.path)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise VideoReadError(
+            "unreadable_video", f"video {info.path!r} cannot be opened again ({exc})"
+        ) from None
+    stream = container.streams[info.stream_index]
+    stream.thread_type = "AUTO"
+    stream.thread_count = threads
+    return container, stream
+
+
 def _read(info: VideoInfo, ords: np.ndarray, max_side, threads: int) -> Iterator[VideoFrame]:
     import av
 
-    from ._probe import VideoReadError
-
     if not ords.size:
         return
-    pts = info.pts
     n_real = info.n_frames - info.n_missing
     real = ords[ords < n_real]
     size = _working_size(info.width, info.height, max_side)
-    times = info.times
+    state: dict = {}
+    try:
+        if real.size:
+            for run in _runs(real, info.keyframes):
+                yield from _read_run(av, info, run, state, threads, size)
+    finally:
+        if state.get("container") is not None:
+            state["container"].close()
+    for o in ords[ords >= n_real]:
+        yield VideoFrame(int(o), float(info.times[o]), None, "missing_frames", _NOT_HELD, size[2])
+
+
+def _read_run(av, info: VideoInfo, run: np.ndarray, state: dict, threads: int, size):
+    """One :class:`VideoFrame` per ordinal of ``run``, decoding from its first frame's keyframe."""
+    pts, times = info.pts, info.times
+    n_real = info.n_frames - info.n_missing
 
     def row(o: int, status: str, note: str) -> VideoFrame:
         return VideoFrame(int(o), float(times[o]), None, status, note, size[2])
 
-    if real.size:
-        keyframes = info.keyframes[info.keyframes <= real[0]]
-        starts = [int(k) for k in keyframes[::-1][:2]]
-        if starts[-1] != 0:
-            starts.append(0)
-        for attempt, start_kf in enumerate(starts):
-            demuxed: set[int] = set()
-            errors: list[str] = []
+    keyframes = info.keyframes[info.keyframes <= run[0]]
+    starts = [int(k) for k in keyframes[::-1][:2]]
+    if starts[-1] != 0:
+        starts.append(0)
+    for start_kf in starts:
+        if start_kf == 0 or state.get("container") is None:
+            if state.get("container") is not None:
+                state["container"].close()
+            state["container"], state["stream"] = _open(av, info, threads)
+        container, stream = state["container"], state["stream"]
+        if start_kf > 0:
             try:
-                container = av.open(info.path)
-            except (av.error.FFmpegError, OSError) as exc:
-                raise VideoReadError(
-                    "unreadable_video", f"video {info.path!r} cannot be opened again ({exc})"
-                ) from None
-            try:
-                stream = container.streams[info.stream_index]
-                stream.thread_type = "AUTO"
-                stream.thread_count = threads
-                if start_kf > 0:
-                    try:
-                        container.seek(int(pts[start_kf]), stream=stream, backward=True)
-                    except av.error.FFmpegError:
-                        continue  # no seeking in this file: try from an earlier keyframe
-                i = 0  # next wanted (index into real)
-                last = -1
-                for frame in _decoded(av, container, stream, pts, start_kf, demuxed, errors):
-                    ts = frame.pts if frame.pts is not None else frame.dts
-                    o = -1
-                    if ts is not None:
-                        o = int(np.searchsorted(pts, ts))
-                        if o >= n_real or pts[o] != ts:
-                            continue  # a timestamp the index does not hold
-                    else:
-                        o = last + 1 if last >= 0 else start_kf
-                    if o <= last:
-                        continue  # out of order after damage: that ordinal is answered
-                    last = o
-                    while i < len(real) and real[i] < o:
-                        why = errors[-1] if errors else "no picture came out of the decoder"
-                        yield row(real[i], "unreadable_frame", f"frame does not decode ({why})")
-                        i += 1
-                    if i < len(real) and real[i] == o:
-                        if frame.is_corrupt:
-                            yield row(
-                                o, "unreadable_frame", "the decoder marked the picture corrupt"
-                            )
-                        else:
-                            img = _to_image(frame, info.rotation, size)
-                            yield VideoFrame(int(o), float(times[o]), img, "ok", "", size[2])
-                        i += 1
-                    if i >= len(real):
-                        break
-                while i < len(real):
-                    o = real[i]
-                    if int(pts[o]) in demuxed:
-                        why = errors[-1] if errors else "no picture came out of the decoder"
-                        yield row(o, "unreadable_frame", f"frame does not decode ({why})")
-                    else:
-                        yield row(o, "missing_frames", "the file ends or breaks before this frame")
+                container.seek(int(pts[start_kf]), stream=stream, backward=True)
+            except av.error.FFmpegError:
+                continue  # no seeking in this file: decode from an earlier keyframe
+        demuxed: set[int] = set()
+        errors: list[str] = []
+        frames = _decoded(av, container, stream, pts, start_kf, demuxed, errors)
+        try:
+            i = 0  # next wanted (index into run)
+            last = -1
+            for frame in frames:
+                ts = frame.pts if frame.pts is not None else frame.dts
+                if ts is not None:
+                    o = int(np.searchsorted(pts, ts))
+                    if o >= n_real or pts[o] != ts:
+                        continue  # a timestamp the index does not hold
+                else:
+                    o = last + 1 if last >= 0 else start_kf
+                if o <= last:
+                    continue  # out of order after damage: that ordinal is answered
+                last = o
+                while i < len(run) and run[i] < o:
+                    why = errors[-1] if errors else "no picture came out of the decoder"
+                    yield row(run[i], "unreadable_frame", f"frame does not decode ({why})")
                     i += 1
-                break
-            except _Overshoot:
-                if attempt == len(starts) - 1:
-                    raise  # pragma: no cover - the last attempt does not seek
-                continue
-            finally:
-                container.close()
-    for o in ords[ords >= n_real]:
-        yield row(o, "missing_frames", "the file is cut short: its index lists this frame")
+                if i < len(run) and run[i] == o:
+                    if frame.is_corrupt:
+                        yield row(o, "unreadable_frame", "the decoder marked the picture corrupt")
+                    else:
+                        img = _to_image(frame, info.rotation, size)
+                        yield VideoFrame(int(o), float(times[o]), img, "ok", "", size[2])
+                    i += 1
+                if i >= len(run):
+                    break
+            while i < len(run):
+                o = run[i]
+                if int(pts[o]) in demuxed:
+                    why = errors[-1] if errors else "no picture came out of the decoder"
+                    yield row(o, "unreadable_frame", f"frame does not decode ({why})")
+                else:
+                    yield row(o, "missing_frames", "the file ends or breaks before this frame")
+                i += 1
+            return
+        except _Overshoot:
+            continue  # the seek landed too late: an earlier keyframe, or the start
+        finally:
+            frames.close()

@@ -48,6 +48,8 @@ VIDEO_SUFFIXES: tuple[str, ...] = (
 )
 
 _HASH_CHUNK = 1 << 20
+#: Packets read, at most, looking for a first picture that carries the rotation tag.
+_ROTATION_PACKETS = 64
 
 
 class VideoReadError(GeofaceError):
@@ -64,6 +66,9 @@ class VideoReadError(GeofaceError):
     def __init__(self, status: str, message: str):
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self):
+        return (type(self), (self.status, str(self)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,7 +209,9 @@ def _first_rotation(av, path: Path, stream_index: int) -> int:
     try:
         with av.open(str(path)) as container:
             stream = container.streams[stream_index]
-            for packet in container.demux(stream):
+            for n, packet in enumerate(container.demux(stream)):
+                if n > _ROTATION_PACKETS:
+                    break
                 try:
                     frames = packet.decode()
                 except av.error.FFmpegError:
