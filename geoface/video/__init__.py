@@ -1,5 +1,6 @@
 """Video in: frames, face tracks over time, smoothed landmarks."""
 
+from ._smooth import SMOOTH_METHODS, OneEuro, smooth_landmarks, smooth_tracks
 from ._track import (
     BOX_CALIBRATION,
     FACES_MODES,
@@ -13,9 +14,13 @@ from ._track import (
 __all__ = [
     "BOX_CALIBRATION",
     "FACES_MODES",
+    "SMOOTH_METHODS",
     "FaceTracker",
+    "OneEuro",
     "TrackedFace",
     "box_from_landmarks",
     "box_iou",
+    "smooth_landmarks",
+    "smooth_tracks",
     "stitch_tracks",
 ]
