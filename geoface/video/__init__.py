@@ -21,6 +21,7 @@ from ._segments import (
     resolve_landmarker,
     run_segment,
 )
+from ._smooth import SMOOTH_METHODS, OneEuro, smooth_landmarks, smooth_tracks
 from ._sources import MediaSources, find_media, holds_videos
 from ._track import (
     BOX_CALIBRATION,
@@ -35,10 +36,12 @@ from ._track import (
 __all__ = [
     "BOX_CALIBRATION",
     "FACES_MODES",
+    "SMOOTH_METHODS",
     "VIDEO_SUFFIXES",
     "FaceTracker",
     "FrameChunk",
     "MediaSources",
+    "OneEuro",
     "OverlayWriter",
     "Sampling",
     "SegmentTask",
@@ -67,6 +70,8 @@ __all__ = [
     "read_part_meta",
     "resolve_landmarker",
     "run_segment",
+    "smooth_landmarks",
+    "smooth_tracks",
     "stitch_tracks",
     "video_chunks",
 ]
