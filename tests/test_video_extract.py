@@ -85,7 +85,7 @@ def test_simulated_expression_gives_one_row_per_frame(sim_video, tmp_path):
 
 def test_photo_panned_and_cut_to_no_face_and_back(tmp_path):
     blank = range(6, 10)
-    frames, truth = photo_frames(helen_photo(0), 16, size=SIZE, blank=blank, face_height=0.55)
+    frames, _ = photo_frames(helen_photo(0), 16, size=SIZE, blank=blank, face_height=0.55)
     video = write_video(tmp_path / "pan.mp4", frames, fps=25, gop=8)
     result = _extract(video, tmp_path / "f.parquet", segment_frames=8, redetect_every=4)
     frame = pd.read_parquet(result.path)
@@ -102,7 +102,7 @@ def test_photo_panned_and_cut_to_no_face_and_back(tmp_path):
 
 
 def test_two_faces_crossing_keep_their_track_ids(tmp_path):
-    frames, truth = two_faces_crossing(16, size=(480, 360), face_height=0.4)
+    frames, _ = two_faces_crossing(16, size=(480, 360), face_height=0.4)
     video = write_video(tmp_path / "two.mp4", frames, fps=25, gop=8)
     result = _extract(video, tmp_path / "f.parquet", faces="all", segment_frames=8)
     frame = pd.read_parquet(result.path)
@@ -244,3 +244,38 @@ def test_frames_of_one_subject_never_in_two_folds(tmp_path):
 
 def test_helen_is_there():
     assert HELEN.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [("one-euro", {"min_cutoff": 0.5, "beta": 2.0}), ("savgol", {"window_s": 0.2})],
+)
+def test_smoothing_across_segments_equals_smoothing_the_whole_track(
+    sim_video, tmp_path, method, params
+):
+    from geoface.video import smooth_landmarks
+
+    video, _ = sim_video
+    cache = tmp_path / "cache"
+    raw = _extract(video, tmp_path / "raw.parquet", segment_frames=6, cache=cache)
+    smoothed = _extract(
+        video,
+        tmp_path / "s.parquet",
+        segment_frames=6,
+        cache=cache,
+        smooth=method,
+        smooth_params=params,
+    )
+    assert smoothed.info["segments"]["reused"] == 4  # the raw parts serve both
+    assert smoothed.info["smoothing"]["method"] == method
+
+    def points(path):
+        lm = pd.read_parquet(path)
+        xy = lm[[f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)]].to_numpy()
+        return np.stack([xy[:, :68], xy[:, 68:]], axis=-1), lm["time_s"].to_numpy()
+
+    before, times = points(raw.landmarks_path)
+    after, _ = points(smoothed.landmarks_path)
+    expected, _ = smooth_landmarks(before, times, method, **params)
+    np.testing.assert_allclose(after, expected, atol=1e-9)
+    assert not np.allclose(after, before)

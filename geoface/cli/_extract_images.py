@@ -184,7 +184,7 @@ def run_images(args, kind: str) -> int:
 # --------------------------------------------------------------------------- video
 def add_video_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``extract`` on videos (sampling, tracking, smoothing, segments)."""
-    from ._argtypes import int_at_least, non_negative_float, positive_float
+    from ._argtypes import non_negative_float, positive_float
 
     g = p.add_argument_group(
         "video",
@@ -234,26 +234,36 @@ def add_video_arguments(p: argparse.ArgumentParser) -> None:
         type=positive_float,
         default=None,
         metavar="HZ",
-        help="one-euro: minimum cutoff frequency (lower: smoother at rest)",
+        help="one-euro: cutoff frequency of a still face (default 1; lower: smoother at rest, "
+        "more lag)",
     )
     g.add_argument(
         "--smooth-beta",
         type=non_negative_float,
         default=None,
-        help="one-euro: speed coefficient (higher: less lag in fast movement)",
+        help="one-euro: how fast the cutoff rises with speed, in Hz per inter-ocular distance "
+        "per second (default 5; higher: less lag in fast movement)",
+    )
+    g.add_argument(
+        "--smooth-d-cutoff",
+        type=positive_float,
+        default=None,
+        metavar="HZ",
+        help="one-euro: cutoff frequency of the speed estimate",
     )
     g.add_argument(
         "--smooth-window",
-        type=int_at_least(3, " (frames in the savgol window, odd)"),
+        type=positive_float,
         default=None,
-        metavar="FRAMES",
-        help="savgol: window length in frames (odd)",
+        metavar="S",
+        help="savgol: window length in seconds (converted to an odd number of frames at the "
+        "video's frame rate; default 0.25)",
     )
     g.add_argument(
         "--smooth-order",
         type=non_negative_int,
         default=None,
-        help="savgol: polynomial order (below the window length)",
+        help="savgol: polynomial order (default 2)",
     )
     g.add_argument(
         "--segment-frames",
@@ -277,8 +287,9 @@ def smooth_params(args) -> dict:
     given = {
         "min_cutoff": args.smooth_min_cutoff,
         "beta": args.smooth_beta,
-        "window": args.smooth_window,
-        "order": args.smooth_order,
+        "d_cutoff": args.smooth_d_cutoff,
+        "window_s": args.smooth_window,
+        "polyorder": args.smooth_order,
     }
     return {k: v for k, v in given.items() if v is not None}
 

@@ -241,6 +241,12 @@ def extract_videos(
         )
     if smooth not in _SMOOTH_METHODS:
         raise GeofaceError(f"smooth={smooth!r} is not one of {set(_SMOOTH_METHODS)}")
+    from ._smooth import smooth_landmarks
+
+    # the filter and its parameters are checked before any work starts
+    _, smooth_applied = smooth_landmarks(
+        np.zeros((0, 68, 2)), np.zeros(0), smooth, **dict(smooth_params or {})
+    )
     if faces not in ("largest", "all"):
         raise GeofaceError(f"faces={faces!r} is not one of {{'largest', 'all'}}")
     if reference != "template":
@@ -524,7 +530,12 @@ def extract_videos(
             "decoder": decoder_versions(),
             "sampling": {**sampling.to_dict(), "describe": sampling.describe()},
             "tracker": tracker_fp,
-            "smoothing": {"method": smooth, "params": dict(smooth_params or {})},
+            "smoothing": {
+                "method": smooth,
+                "params": dict(smooth_params or {}),
+                "applied": smooth_applied,
+                "on": "landmarks of each track, before features; raw ones stay in the parts",
+            },
             "segment_frames": int(segment_frames),
             "max_side": max_side,
             "landmarker": {

@@ -129,47 +129,79 @@ class TrackStitcher:
         return pd.Series(ids, index=frame.index)
 
 
-def _smoother(method: str, params: dict):
-    """``fn(landmarks, times) -> landmarks`` for one track's rows, and its context length."""
-    from ._smooth import smooth_landmarks
+class _Smoother:
+    """Per-track smoothing of consecutive parts, with the state carried across them.
 
-    def fn(landmarks: np.ndarray, times: np.ndarray) -> np.ndarray:
-        return smooth_landmarks(landmarks, times, method, **params)
+    ``one-euro`` is causal: one :class:`OneEuro` per track, fed the track's rows
+    in order, part after part (exactly what filtering the whole track at once
+    gives). ``savgol`` is centred: each part is filtered with the rows of the
+    same track in the parts before and after it as context (at least one
+    window on each side), and only its own rows are kept.
+    """
 
-    if method == "savgol":
-        window = int(params.get("window", params.get("window_length", 9)))
-        return fn, max(window, 3)
-    return fn, 64
+    def __init__(self, method: str, params: dict):
+        from ._smooth import smooth_landmarks
 
+        self.method = method or "none"
+        self.params = dict(params)
+        # check the method and its parameters once, before any part is read
+        _, self.applied = smooth_landmarks(
+            np.zeros((0, N_LANDMARKS, 2)), np.zeros(0), self.method, **self.params
+        )
+        self.filters: dict[int, Any] = {}
+        self.windows: set[int] = set()
 
-def _smooth_part(
-    cur: pd.DataFrame, prev: pd.DataFrame | None, nxt: pd.DataFrame | None, method, params
-) -> np.ndarray:
-    """Smoothed landmarks of ``cur``'s rows, per track, with context from its neighbours."""
-    lm = landmarks_of(cur)
-    if method in (None, "none"):
-        return lm
-    fn, context = _smoother(method, params)
-    out = lm.copy()
-    tracks = cur["track_id"]
-    for track in pd.unique(tracks.dropna()):
-        mask = (tracks == track).fillna(False).to_numpy()
-        pieces_lm, pieces_t = [], []
-        n_before = 0
+    def describe(self) -> dict:
+        out = dict(self.applied)
+        if self.windows:
+            out["window_frames"] = sorted(self.windows)
+        return out
+
+    def __call__(self, cur: pd.DataFrame, prev, nxt) -> np.ndarray:
+        lm = landmarks_of(cur)
+        if self.method == "none":
+            return lm
+        out = lm.copy()
+        tracks = cur["track_id"]
+        times = cur["time_s"].to_numpy(float)
+        for track in pd.unique(tracks.dropna()):
+            rows = np.flatnonzero((tracks == track).fillna(False).to_numpy())
+            if self.method == "one-euro":
+                from ._smooth import OneEuro
+
+                f = self.filters.get(int(track))
+                if f is None:
+                    f = self.filters[int(track)] = OneEuro(**self.params)
+                for r in rows:
+                    out[r] = f.filter(lm[r], times[r])
+                continue
+            out[rows] = self._centred(track, lm[rows], times[rows], prev, nxt)
+        return out
+
+    def _centred(self, track, lm, times, prev, nxt) -> np.ndarray:
+        from ._smooth import smooth_landmarks
+
+        dt = np.diff(times)
+        dt = dt[dt > 0]
+        fps = 1.0 / float(np.median(dt)) if len(dt) else 30.0
+        context = int(float(self.params.get("window_s", 0.25)) * fps * 2) + 4
+        pieces_lm, pieces_t, n_before = [], [], 0
         if prev is not None:
             p = prev[(prev["track_id"] == track).fillna(False).to_numpy()].tail(context)
             n_before = len(p)
             pieces_lm.append(landmarks_of(p))
             pieces_t.append(p["time_s"].to_numpy(float))
-        pieces_lm.append(lm[mask])
-        pieces_t.append(cur.loc[mask, "time_s"].to_numpy(float))
-        if nxt is not None and method != "one-euro":
+        pieces_lm.append(lm)
+        pieces_t.append(times)
+        if nxt is not None:
             q = nxt[(nxt["track_id"] == track).fillna(False).to_numpy()].head(context)
             pieces_lm.append(landmarks_of(q))
             pieces_t.append(q["time_s"].to_numpy(float))
-        smoothed = fn(np.concatenate(pieces_lm), np.concatenate(pieces_t))
-        out[mask] = smoothed[n_before : n_before + int(mask.sum())]
-    return out
+        smoothed, applied = smooth_landmarks(
+            np.concatenate(pieces_lm), np.concatenate(pieces_t), self.method, **self.params
+        )
+        self.windows.update(applied.get("window_frames", []))
+        return smoothed[n_before : n_before + len(lm)]
 
 
 def _read_part(path: str | Path) -> pd.DataFrame:
@@ -208,14 +240,14 @@ def video_chunks(
     min_iou : float
         Stitching threshold.
     stats : dict, optional
-        Receives ``n_tracks`` and ``n_stitched``.
+        Receives ``n_tracks``, ``n_stitched`` and the ``smoothing`` applied.
 
     Yields
     ------
     FrameChunk
     """
     stitch = TrackStitcher(min_iou=min_iou)
-    params = dict(smooth_params or {})
+    smoother = _Smoother(smooth, dict(smooth_params or {}))
     window: list[pd.DataFrame | None] = [None]
 
     def load(path) -> pd.DataFrame:
@@ -224,7 +256,7 @@ def video_chunks(
         return frame
 
     def emit(prev, cur, nxt) -> FrameChunk:
-        lm = _smooth_part(cur, prev, nxt, smooth, params)
+        lm = smoother(cur, prev, nxt)
         n = len(cur)
         ordinals = cur["ordinal"].to_numpy(np.int64)
         track = cur["track_id"]
@@ -256,6 +288,7 @@ def video_chunks(
     if stats is not None:
         stats["n_tracks"] = stitch.next_id
         stats["n_stitched"] = stitch.n_matched
+        stats["smoothing"] = smoother.describe()
 
 
 def failed_video_chunk(video_id: str, base: dict[str, Any], status: str, note: str) -> FrameChunk:
