@@ -279,3 +279,45 @@ def test_smoothing_across_segments_equals_smoothing_the_whole_track(
     expected, _ = smooth_landmarks(before, times, method, **params)
     np.testing.assert_allclose(after, expected, atol=1e-9)
     assert not np.allclose(after, before)
+
+
+def test_fit_predict_explain_evaluate_accept_a_frame_table(tmp_path, capsys, monkeypatch):
+    """Labels from folder names, subjects from a manifest column; folds by subject."""
+    rows = []
+    for s in range(3):
+        for label in ("happy", "sad"):
+            frames, _ = simulated_expression_frames(6, size=SIZE, label=label, seed=s)
+            folder = tmp_path / "videos" / label
+            folder.mkdir(parents=True, exist_ok=True)
+            write_video(folder / f"s{s}.mp4", frames, fps=25)
+            rows.append({"path": f"videos/{label}/s{s}.mp4", "subject": f"s{s}"})
+    pd.DataFrame(rows).assign(label=lambda d: d["path"].str.split("/").str[1]).to_csv(
+        tmp_path / "m.csv", index=False
+    )
+    monkeypatch.chdir(tmp_path)
+    steps = [
+        ["extract", "m.csv", "--out", "frames.parquet", "--landmarker", "dlib", "--every", "2"],
+        ["extract", "videos", "--out", "folder.parquet", "--landmarker", "dlib", "--every", "2"],
+        ["split", "frames.parquet", "--folds", "3", "--out", "splits.csv"],
+        ["split", "folder.parquet", "--folds", "2", "--out", "by_video.csv"],
+        ["fit", "frames.parquet", "--model", "logreg", "--splits", "splits.csv", "--out",
+         "runs/lr", "--bootstrap", "100", "--quiet"],
+        ["predict", "runs/lr", "folder.parquet", "--out", "pred.csv"],
+        ["explain", "runs/lr", "--out", "ex", "--no-figures", "--bootstrap", "100"],
+        ["evaluate", "pred.csv", "--truth", "folder.parquet", "--by", "label", "--out", "ev",
+         "--bootstrap", "100"],
+    ]  # fmt: skip
+    for step in steps:
+        assert main([*step, *(["--quiet"] if step[0] == "extract" else [])]) == 0, step
+    out = capsys.readouterr().out
+    assert "of 3 subjects in 3 folds" in out and "of 6 videos in 2 folds" in out
+    folder_table = pd.read_parquet("folder.parquet")
+    assert set(folder_table["label"]) == {"happy", "sad"}
+    splits = pd.read_csv("splits.csv")
+    frames = pd.read_parquet("frames.parquet").merge(splits, on="id")
+    assert (frames.groupby("subject_x")["fold"].nunique() == 1).all()
+    by_video = pd.read_csv("by_video.csv")
+    assert "video" in by_video.columns
+    assert (by_video.groupby("video")["fold"].nunique() == 1).all()
+    predicted = pd.read_csv("pred.csv")
+    assert len(predicted) == len(folder_table)
