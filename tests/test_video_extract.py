@@ -321,3 +321,23 @@ def test_fit_predict_explain_evaluate_accept_a_frame_table(tmp_path, capsys, mon
     assert (by_video.groupby("video")["fold"].nunique() == 1).all()
     predicted = pd.read_csv("pred.csv")
     assert len(predicted) == len(folder_table)
+
+
+def test_phone_video_with_rotation_tag_and_variable_frame_rate(tmp_path):
+    """Frames are turned upright by the container's tag; time comes from the timestamps."""
+    frames, truth = simulated_expression_frames(10, size=(240, 320))
+    times = np.cumsum([0, 0.04, 0.04, 0.1, 0.02, 0.04, 0.2, 0.04, 0.04, 0.033])
+    video = write_video(tmp_path / "phone.mp4", frames, times=times, rotation=90)
+    result = _extract(video, tmp_path / "f.parquet")
+    frame = pd.read_parquet(result.path)
+    stream = result.info["videos"][0]
+    assert stream["rotation"] == 90 and (stream["width"], stream["height"]) == (240, 320)
+    assert stream["vfr"]
+    np.testing.assert_allclose(frame["time_s"], times, atol=2e-3)
+    assert (frame["qc_status"] == "ok").sum() >= 8
+    lm = pd.read_parquet(result.landmarks_path)
+    ok = (lm["qc_status"] == "ok").to_numpy()
+    found = np.stack([lm[[f"x_{i}" for i in range(68)]], lm[[f"y_{i}" for i in range(68)]]], -1)
+    iod = np.linalg.norm(truth[:, 36:42].mean(1) - truth[:, 42:48].mean(1), axis=1)
+    error = np.linalg.norm(found - truth, axis=2).mean(1) / iod
+    assert np.median(error[ok]) < 0.15  # upright, in the displayed frame's pixels
