@@ -201,6 +201,12 @@ def report(name: str, rec: dict) -> None:
     print(f"    decode    {rate(t['decode_s'])} frames/s  (CPU time summed over segments)")
     print(f"    landmarks {rate(t['landmarks_s'])} frames/s  (detect + track, summed)")
     print(f"  merge       {rate(t['merge_s'])} frames/s  (stitch, features, Parquet)")
+    seg_cpu = t.get("segments_cpu_s")
+    if seg_cpu:
+        print(
+            f"  segments    {n / seg_cpu:8.1f} frames per CPU-second (decode + detect + track, "
+            f"CPU time of the segment processes: {seg_cpu:.1f} s)"
+        )
     per_cpu = n / rec["cpu_s"]
     print(
         f"  CPU time    {rec['cpu_s']:.1f} s: {per_cpu:.1f} frames per CPU-second; on 2 dedicated "

@@ -432,7 +432,7 @@ def extract_videos(
     overlays_written: list[str] = []
     image_info: dict[str, Any] = {}
     per_video: list[dict[str, Any]] = []
-    timings = {"decode_s": 0.0, "landmarks_s": 0.0}
+    timings = {"decode_s": 0.0, "landmarks_s": 0.0, "segments_cpu_s": 0.0}
     n_images = 0
     try:
         i = 0
@@ -504,7 +504,7 @@ def extract_videos(
                 if overlay is not None:
                     overlays_written.append(str(overlay.close()))
                     overlay = None
-                seg_t = {"decode_s": 0.0, "landmarks_s": 0.0, "total_s": 0.0}
+                seg_t = {"decode_s": 0.0, "landmarks_s": 0.0, "total_s": 0.0, "cpu_s": 0.0}
                 for part in parts:
                     pm = read_part_meta(part).get("timings", {})
                     for k in seg_t:
@@ -512,6 +512,7 @@ def extract_videos(
                 computed = sum(1 for t in vtasks if t.part in todo_parts)
                 timings["decode_s"] += seg_t["decode_s"]
                 timings["landmarks_s"] += seg_t["landmarks_s"]
+                timings["segments_cpu_s"] += seg_t["cpu_s"]
                 record["segments"] = {
                     "n": len(vtasks),
                     "computed": computed,
@@ -557,6 +558,7 @@ def extract_videos(
                 "segments_s": round(segments_s, 3),
                 "decode_s": round(timings["decode_s"], 3),
                 "landmarks_s": round(timings["landmarks_s"], 3),
+                "segments_cpu_s": round(timings["segments_cpu_s"], 3),
                 "merge_s": round(merge_s, 3),
                 "total_s": round(total_s, 3),
                 "frames_per_s": round(n_frames / total_s, 2) if total_s > 0 else None,

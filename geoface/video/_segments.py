@@ -337,6 +337,7 @@ def run_segment(task: SegmentTask, landmarker=None) -> Path:
     if part.is_file():
         return part
     t0 = time.perf_counter()
+    c0 = time.process_time()
     lm = landmarker if landmarker is not None else get_landmarker(task.landmarker)
     tracker = make_tracker(lm, task.tracker)
     tracker.reset()
@@ -393,6 +394,8 @@ def run_segment(task: SegmentTask, landmarker=None) -> Path:
     flush()
     timings = {k: round(v, 4) for k, v in timings.items()}
     timings["total_s"] = round(time.perf_counter() - t0, 4)
+    # CPU time of this process (all its threads) while the segment ran
+    timings["cpu_s"] = round(time.process_time() - c0, 4)
     meta = {
         "video": info.path,
         "sha1": info.sha1,
