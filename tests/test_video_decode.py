@@ -78,6 +78,19 @@ def test_containers_and_codecs_decode_every_frame(tmp_path, suffix, codec):
     assert [_which(f.image, frames) for f in got] == list(range(20))
 
 
+def test_reordered_pictures_without_reordered_timestamps(tmp_path):
+    # H.264 with B-frames in AVI: the timestamps follow decode order, not display order
+    frames = _pattern(40)
+    info = probe_video(V.write_video(tmp_path / "b.avi", frames, codec="libx264", gop=10))
+    assert info.frame_order == "decode"
+    full = list(read_frames(info, np.arange(40)))
+    assert [_which(f.image, frames) for f in full] == list(range(40))
+    part = list(read_frames(info, np.arange(25, 36)))
+    for f in part:
+        np.testing.assert_array_equal(f.image, full[f.ordinal].image)
+    assert probe_video(V.write_video(tmp_path / "b.mp4", frames, gop=10)).frame_order == "pts"
+
+
 def test_probe_facts(tmp_path):
     path = V.write_video(tmp_path / "a.mp4", _pattern(10), audio=True)
     info = probe_video(path)

@@ -117,6 +117,11 @@ class VideoInfo:
         Frames the container's own index lists but the file does not hold
         (a truncated file): the last ``n_missing`` ordinals, with times
         estimated from that index. They decode as ``missing_frames``.
+    frame_order : {"pts", "decode"}
+        How decoded pictures are matched to ordinals: by their timestamps, or
+        (``"decode"``) by counting them from the keyframe decoding starts at,
+        for files whose timestamps do not follow the display order of a codec
+        that reorders pictures (H.264 with B-frames in AVI).
     """
 
     path: str
@@ -139,6 +144,7 @@ class VideoInfo:
     pts: np.ndarray | None = field(default=None, repr=False)
     keyframes: np.ndarray | None = field(default=None, repr=False)
     n_missing: int = 0
+    frame_order: str = "pts"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able facts of the stream (no per-frame arrays), for a sidecar.
@@ -160,6 +166,7 @@ class VideoInfo:
             "duration_s": self.duration_s,
             "n_frames": self.n_frames,
             "n_missing": self.n_missing,
+            "frame_order": self.frame_order,
             "n_keyframes": 0 if self.keyframes is None else len(self.keyframes),
             "has_audio": self.has_audio,
             "bytes": self.bytes,
@@ -294,6 +301,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         container_name = container.format.name
         tb = stream.time_base or Fraction(1, 1)
         nominal = _rate(stream.guessed_rate) or _rate(stream.average_rate)
+        reorders = bool(getattr(stream.codec_context, "has_b_frames", False))
         coded_w, coded_h = int(stream.width or 0), int(stream.height or 0)
         stream_index = stream.index
     if not pts_list:
@@ -332,6 +340,10 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     tail = last_duration * float(tb) if last_duration else (step or (1 / nominal if nominal else 0))
     duration = float(times[-1] + tail)
 
+    # a reordering codec whose packets' timestamps never go back: they follow decode order
+    in_decode_order = np.asarray(pts_list, dtype=np.int64)
+    by_count = reorders and len(pts_list) > 2 and bool(np.all(np.diff(in_decode_order) > 0))
+    frame_order = "decode" if by_count and container_name == "avi" else "pts"
     rotation = _first_rotation(av, p, stream_index)
     width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
     return VideoInfo(
@@ -355,4 +367,5 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         pts=pts,
         keyframes=keyframes,
         n_missing=n_missing,
+        frame_order=frame_order,
     )
