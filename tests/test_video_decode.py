@@ -103,6 +103,8 @@ def test_probe_facts(tmp_path):
     assert facts["n_frames"] == 10 and "times" not in facts
     assert not probe_video(V.write_video(tmp_path / "b.mp4", _pattern(10))).has_audio
     assert info.keyframes[0] == 0 and info.pts.dtype == np.int64
+    with pytest.raises(ValueError, match="read-only"):
+        info.times[0] = 1.0
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])
@@ -117,6 +119,8 @@ def test_rotation_tag_gives_upright_frames(tmp_path, suffix, rotation):
     assert all(f.image.shape == (48, 64, 3) for f in got)
     assert [_which(f.image, frames) for f in got] == list(range(6))
     assert np.abs(got[0].image.astype(int) - frames[0]).mean() < 8
+    small = next(iter(read_frames(info, [0], max_side=32)))
+    assert small.image.shape == (24, 32, 3) and small.scale == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv"])

@@ -95,10 +95,16 @@ def _packet_ts(packet) -> int | None:
 class _Progress:
     """What one decoding pass has seen: packets read, decoder errors, where reading began."""
 
-    def __init__(self):
-        self.demuxed: set[int] = set()
+    def __init__(self, wanted_ts: np.ndarray):
+        self.wanted_ts = wanted_ts  # sorted timestamps of the wanted frames
+        self.demuxed: set[int] = set()  # wanted frames read and not yet answered (a few)
         self.errors: list[str] = []
         self.landed: int | None = None  # ordinal of the first packet read
+
+    def read(self, ts: int) -> None:
+        k = int(np.searchsorted(self.wanted_ts, ts))
+        if k < len(self.wanted_ts) and self.wanted_ts[k] == ts:
+            self.demuxed.add(ts)
 
     def why(self) -> str:
         return self.errors[-1] if self.errors else "no picture came out of the decoder"
@@ -116,7 +122,7 @@ def _decoded(av, container, stream, pts: np.ndarray, start_kf: int, progress: _P
                         if start_kf > 0 and landed > start_kf:
                             raise _Overshoot
                         progress.landed = landed
-                progress.demuxed.add(ts)
+                progress.read(ts)
             try:
                 frames = packet.decode()
             except av.error.FFmpegError as exc:
@@ -261,7 +267,7 @@ def _read_run(av, info: VideoInfo, run: np.ndarray, state: dict, threads: int, s
                 container.seek(int(pts[start_kf]), stream=stream, backward=True)
             except av.error.FFmpegError:
                 continue  # no seeking in this file: decode from an earlier keyframe
-        progress = _Progress()
+        progress = _Progress(pts[run])
         frames = _decoded(av, container, stream, pts, start_kf, progress)
         by_count = info.frame_order == "decode"
         try:
@@ -285,10 +291,12 @@ def _read_run(av, info: VideoInfo, run: np.ndarray, state: dict, threads: int, s
                     continue  # out of order after damage: that ordinal is answered
                 last = o
                 while i < len(run) and run[i] < o:
+                    progress.demuxed.discard(int(pts[run[i]]))
                     why = progress.why()
                     yield row(run[i], "unreadable_frame", f"frame does not decode ({why})")
                     i += 1
                 if i < len(run) and run[i] == o:
+                    progress.demuxed.discard(int(pts[o]))
                     if frame.is_corrupt:
                         yield row(o, "unreadable_frame", "the decoder marked the picture corrupt")
                     else:

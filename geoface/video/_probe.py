@@ -344,6 +344,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     in_decode_order = np.asarray(pts_list, dtype=np.int64)
     by_count = reorders and len(pts_list) > 2 and bool(np.all(np.diff(in_decode_order) > 0))
     frame_order = "decode" if by_count and container_name == "avi" else "pts"
+    for array in (times, pts, keyframes):
+        array.flags.writeable = False  # the index is a fact of the file
     rotation = _first_rotation(av, p, stream_index)
     width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
     return VideoInfo(
