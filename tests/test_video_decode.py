@@ -15,6 +15,7 @@ from geoface.video import (
     Sampling,
     VideoFrame,
     VideoReadError,
+    decoder_versions,
     is_video_path,
     probe_video,
     read_frames,
@@ -56,6 +57,7 @@ CONTAINERS = [
     (".avi", "mjpeg"),
     (".webm", "libvpx-vp9"),
     (".webm", "libvpx"),
+    (".mp4", "libsvtav1"),
 ]
 
 
@@ -94,7 +96,8 @@ def test_reordered_pictures_without_reordered_timestamps(tmp_path):
 def test_probe_facts(tmp_path):
     path = V.write_video(tmp_path / "a.mp4", _pattern(10), audio=True)
     info = probe_video(path)
-    assert info.codec == "h264" and "mp4" in info.container
+    assert info.codec == "h264" and info.decoder == "h264" and "mp4" in info.container
+    assert set(decoder_versions()) >= {"av", "libavcodec", "libavformat"}
     assert info.has_audio
     assert info.bytes == path.stat().st_size
     assert info.sha1 == hashlib.sha1(path.read_bytes()).hexdigest()

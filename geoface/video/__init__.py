@@ -4,7 +4,14 @@ Importing this package imports NumPy; :mod:`geoface` itself imports it only on u
 """
 
 from ._decode import VideoFrame, read_frames
-from ._probe import VIDEO_SUFFIXES, VideoInfo, VideoReadError, is_video_path, probe_video
+from ._probe import (
+    VIDEO_SUFFIXES,
+    VideoInfo,
+    VideoReadError,
+    decoder_versions,
+    is_video_path,
+    probe_video,
+)
 from ._sampling import Sampling
 
 __all__ = [
@@ -13,6 +20,7 @@ __all__ = [
     "VideoFrame",
     "VideoInfo",
     "VideoReadError",
+    "decoder_versions",
     "is_video_path",
     "probe_video",
     "read_frames",

@@ -24,6 +24,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "VideoInfo",
     "VideoReadError",
+    "decoder_versions",
     "is_video_path",
     "probe_video",
 ]
@@ -81,7 +82,7 @@ class VideoInfo:
     container : str
         The demuxer's name (``"mov,mp4,m4a,3gp,3g2,mj2"``, ``"matroska,webm"``, ``"avi"``…).
     codec : str
-        The video codec (``"h264"``, ``"vp9"``, ``"mjpeg"``…).
+        The video codec (``"h264"``, ``"vp9"``, ``"av1"``, ``"mjpeg"``…).
     width, height : int
         The displayed size, after the rotation tag is applied.
     rotation : {0, 90, 180, 270}
@@ -122,6 +123,8 @@ class VideoInfo:
         (``"decode"``) by counting them from the keyframe decoding starts at,
         for files whose timestamps do not follow the display order of a codec
         that reorders pictures (H.264 with B-frames in AVI).
+    decoder : str
+        The FFmpeg decoder that reads the stream (``"h264"``, ``"libdav1d"``…).
     """
 
     path: str
@@ -145,6 +148,7 @@ class VideoInfo:
     keyframes: np.ndarray | None = field(default=None, repr=False)
     n_missing: int = 0
     frame_order: str = "pts"
+    decoder: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able facts of the stream (no per-frame arrays), for a sidecar.
@@ -167,6 +171,7 @@ class VideoInfo:
             "n_frames": self.n_frames,
             "n_missing": self.n_missing,
             "frame_order": self.frame_order,
+            "decoder": self.decoder,
             "n_keyframes": 0 if self.keyframes is None else len(self.keyframes),
             "has_audio": self.has_audio,
             "bytes": self.bytes,
@@ -297,7 +302,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         except (av.error.FFmpegError, OSError):
             pass  # a damaged or cut file: the frames read so far are the index
         index_entries = [e.timestamp for e in stream.index_entries]
-        codec = stream.codec_context.name if stream.codec_context else (stream.codec.name or "")
+        codec = stream.codec.canonical_name or stream.codec.name or ""
+        decoder = stream.codec.name or codec
         container_name = container.format.name
         tb = stream.time_base or Fraction(1, 1)
         nominal = _rate(stream.guessed_rate) or _rate(stream.average_rate)
@@ -370,4 +376,22 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         keyframes=keyframes,
         n_missing=n_missing,
         frame_order=frame_order,
+        decoder=decoder,
     )
+
+
+def decoder_versions() -> dict[str, str]:
+    """The versions of PyAV and of the FFmpeg libraries it carries (for a sidecar).
+
+    Returns
+    -------
+    dict of str to str
+        ``{"av": "18.1.0", "libavcodec": "62.28.102", "libavformat": …}``
+    """
+    import av
+
+    versions = {"av": av.__version__}
+    for name, parts in sorted(av.library_versions.items()):
+        if name in ("libavcodec", "libavformat", "libavutil", "libswscale"):
+            versions[name] = ".".join(str(v) for v in parts)
+    return versions
