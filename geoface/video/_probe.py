@@ -216,23 +216,13 @@ def _clockwise(ccw_degrees: float) -> int:
     return round(-float(ccw_degrees) / 90.0) % 4 * 90
 
 
-def _first_rotation(av, path: Path, stream_index: int) -> int:
-    """The rotation tag, read from the side data of the first decoded picture (0 if none)."""
+def _rotation_of(av, packet) -> int | None:
+    """The rotation tag carried by the first picture this packet completes, if any."""
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams[stream_index]
-            for n, packet in enumerate(container.demux(stream)):
-                if n > _ROTATION_PACKETS:
-                    break
-                try:
-                    frames = packet.decode()
-                except av.error.FFmpegError:
-                    continue
-                for frame in frames:
-                    return _clockwise(frame.rotation)
+        frames = packet.decode()
     except av.error.FFmpegError:
-        pass
-    return 0
+        return None
+    return _clockwise(frames[0].rotation) if frames else None
 
 
 def _pick_stream(container):
@@ -288,8 +278,12 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         key_list: list[bool] = []
         dts_list: list[int] = []
         last_duration = 0
+        rotation = None
         try:
             for packet in container.demux(stream):
+                if rotation is None and len(pts_list) < _ROTATION_PACKETS:
+                    # the first picture carries the container's display matrix
+                    rotation = _rotation_of(av, packet)
                 if packet.size == 0 or packet.is_discard:
                     continue
                 ts = packet.pts if packet.pts is not None else packet.dts
@@ -352,7 +346,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     frame_order = "decode" if by_count and container_name == "avi" else "pts"
     for array in (times, pts, keyframes):
         array.flags.writeable = False  # the index is a fact of the file
-    rotation = _first_rotation(av, p, stream_index)
+    rotation = rotation or 0
     width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
     return VideoInfo(
         path=str(p),
