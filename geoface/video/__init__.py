@@ -1,5 +1,12 @@
 """Video in: probe a file's frame index, choose frames, decode them.
 
+::
+
+    info = probe_video("session.mp4")            # stream facts + presentation-time index
+    kept = Sampling(fps=5).select(info.times)    # decided on the whole index
+    for frame in read_frames(info, kept[:256], max_side=640):
+        frame.ordinal, frame.time_s, frame.status, frame.image  # one per wanted ordinal
+
 Importing this package imports NumPy; :mod:`geoface` itself imports it only on use.
 """
 
