@@ -246,6 +246,14 @@ def test_truncated_mkv_keeps_what_it_holds(tmp_path):
     assert sum(f.status == "ok" for f in got) >= info.n_frames - 2
 
 
+def test_huge_pictures_are_refused_before_decoding(tmp_path):
+    path = V.write_video(tmp_path / "a.mp4", _pattern(3))
+    with pytest.raises(VideoReadError, match="64 x 48 pixels, more than max_pixels=1000") as err:
+        probe_video(path, max_pixels=1000)
+    assert err.value.status == "too_large"
+    assert probe_video(path, max_pixels=0).n_frames == 3
+
+
 def test_video_read_error_survives_pickling():
     err = pickle.loads(pickle.dumps(VideoReadError("empty_video", "video 'a.mp4' is empty")))
     assert err.status == "empty_video" and str(err) == "video 'a.mp4' is empty"

@@ -58,7 +58,7 @@ class VideoReadError(GeofaceError):
 
     Parameters
     ----------
-    status : {"unreadable_video", "no_video_stream", "empty_video"}
+    status : {"unreadable_video", "no_video_stream", "empty_video", "too_large"}
         The ``qc_status`` word (declared in :data:`geoface.statuses.VIDEO_STATUSES`).
     message : str
         One line: the file, what is wrong, what to do.
@@ -232,12 +232,16 @@ def _pick_stream(container):
     return None
 
 
-def probe_video(path: str | os.PathLike) -> VideoInfo:
+def probe_video(path: str | os.PathLike, *, max_pixels: int | None = None) -> VideoInfo:
     """Read a video's stream facts and build its presentation-time index (no full decode).
 
     Parameters
     ----------
     path : str or path-like
+    max_pixels : int, optional
+        Pictures larger than this (width × height) are refused as
+        ``too_large`` before any is decoded; by default the image budget,
+        :data:`geoface.landmarks.DEFAULT_MAX_PIXELS`. ``0`` means no limit.
 
     Returns
     -------
@@ -248,7 +252,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     VideoReadError
         ``status="unreadable_video"`` (missing, not a video, or damaged
         beyond reading), ``"no_video_stream"`` (audio only) or
-        ``"empty_video"`` (zero bytes, or a video stream with no frame).
+        ``"empty_video"`` (zero bytes, or a video stream with no frame) or
+        ``"too_large"`` (pictures above ``max_pixels``).
     """
     import av
 
@@ -265,6 +270,10 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         raise VideoReadError(
             "unreadable_video", f"video {str(p)!r} cannot be read as a video ({reason})"
         ) from None
+    if max_pixels is None:
+        from ..landmarks import DEFAULT_MAX_PIXELS
+
+        max_pixels = DEFAULT_MAX_PIXELS
     with container:
         stream = _pick_stream(container)
         if stream is None:
@@ -274,6 +283,13 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
                 f"{str(p)!r} has no video stream (streams: {', '.join(kinds)})",
             )
         has_audio = len(container.streams.audio) > 0
+        declared = int(stream.width or 0) * int(stream.height or 0)
+        if max_pixels and declared > max_pixels:
+            raise VideoReadError(
+                "too_large",
+                f"video {str(p)!r} has pictures of {stream.width} x {stream.height} pixels, "
+                f"more than max_pixels={max_pixels}; raise the limit to read it",
+            )
         pts_list: list[int] = []
         key_list: list[bool] = []
         dts_list: list[int] = []
