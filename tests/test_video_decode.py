@@ -15,6 +15,7 @@ from geoface.video import (
     Sampling,
     VideoFrame,
     VideoReadError,
+    decoder_versions,
     is_video_path,
     probe_video,
     read_frames,
@@ -56,6 +57,7 @@ CONTAINERS = [
     (".avi", "mjpeg"),
     (".webm", "libvpx-vp9"),
     (".webm", "libvpx"),
+    (".mp4", "libsvtav1"),
 ]
 
 
@@ -78,10 +80,24 @@ def test_containers_and_codecs_decode_every_frame(tmp_path, suffix, codec):
     assert [_which(f.image, frames) for f in got] == list(range(20))
 
 
+def test_reordered_pictures_without_reordered_timestamps(tmp_path):
+    # H.264 with B-frames in AVI: the timestamps follow decode order, not display order
+    frames = _pattern(40)
+    info = probe_video(V.write_video(tmp_path / "b.avi", frames, codec="libx264", gop=10))
+    assert info.frame_order == "decode"
+    full = list(read_frames(info, np.arange(40)))
+    assert [_which(f.image, frames) for f in full] == list(range(40))
+    part = list(read_frames(info, np.arange(25, 36)))
+    for f in part:
+        np.testing.assert_array_equal(f.image, full[f.ordinal].image)
+    assert probe_video(V.write_video(tmp_path / "b.mp4", frames, gop=10)).frame_order == "pts"
+
+
 def test_probe_facts(tmp_path):
     path = V.write_video(tmp_path / "a.mp4", _pattern(10), audio=True)
     info = probe_video(path)
-    assert info.codec == "h264" and "mp4" in info.container
+    assert info.codec == "h264" and info.decoder == "h264" and "mp4" in info.container
+    assert set(decoder_versions()) >= {"av", "libavcodec", "libavformat"}
     assert info.has_audio
     assert info.bytes == path.stat().st_size
     assert info.sha1 == hashlib.sha1(path.read_bytes()).hexdigest()
@@ -90,6 +106,8 @@ def test_probe_facts(tmp_path):
     assert facts["n_frames"] == 10 and "times" not in facts
     assert not probe_video(V.write_video(tmp_path / "b.mp4", _pattern(10))).has_audio
     assert info.keyframes[0] == 0 and info.pts.dtype == np.int64
+    with pytest.raises(ValueError, match="read-only"):
+        info.times[0] = 1.0
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])
@@ -104,6 +122,8 @@ def test_rotation_tag_gives_upright_frames(tmp_path, suffix, rotation):
     assert all(f.image.shape == (48, 64, 3) for f in got)
     assert [_which(f.image, frames) for f in got] == list(range(6))
     assert np.abs(got[0].image.astype(int) - frames[0]).mean() < 8
+    small = next(iter(read_frames(info, [0], max_side=32)))
+    assert small.image.shape == (24, 32, 3) and small.scale == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
@@ -224,6 +244,14 @@ def test_truncated_mkv_keeps_what_it_holds(tmp_path):
     got = list(read_frames(info, np.arange(info.n_frames)))
     assert len(got) == info.n_frames
     assert sum(f.status == "ok" for f in got) >= info.n_frames - 2
+
+
+def test_huge_pictures_are_refused_before_decoding(tmp_path):
+    path = V.write_video(tmp_path / "a.mp4", _pattern(3))
+    with pytest.raises(VideoReadError, match="64 x 48 pixels, more than max_pixels=1000") as err:
+        probe_video(path, max_pixels=1000)
+    assert err.value.status == "too_large"
+    assert probe_video(path, max_pixels=0).n_frames == 3
 
 
 def test_video_read_error_survives_pickling():

@@ -1,14 +1,31 @@
 """Video in: probe a file's frame index, choose frames, decode them, track faces over time,
 and write frame tables (one row per sampled frame and kept face).
 
+::
+
+    info = probe_video("session.mp4")            # stream facts + presentation-time index
+    kept = Sampling(fps=5).select(info.times)    # decided on the whole index
+    for frame in read_frames(info, kept[:256], max_side=640):
+        frame.ordinal, frame.time_s, frame.status, frame.image  # one per wanted ordinal
+
+    extract_videos("session.mp4", "frames.parquet")   # the whole of 'geoface extract'
+
 Importing this package imports NumPy; :mod:`geoface` itself imports it only on use.
 """
 
 from ._decode import VideoFrame, read_frames
-from ._extract import VideoExtraction, decoder_versions, default_landmarks_out, extract_videos
+from ._extract import VideoExtraction, default_landmarks_out, extract_videos
+from ._identity import FaceEmbedder, face_embedder_available
 from ._merge import FrameChunk, TableWriter, TrackStitcher, video_chunks
 from ._overlay import OverlayWriter
-from ._probe import VIDEO_SUFFIXES, VideoInfo, VideoReadError, is_video_path, probe_video
+from ._probe import (
+    VIDEO_SUFFIXES,
+    VideoInfo,
+    VideoReadError,
+    decoder_versions,
+    is_video_path,
+    probe_video,
+)
 from ._sampling import Sampling
 from ._segments import (
     SegmentTask,
@@ -38,6 +55,7 @@ __all__ = [
     "FACES_MODES",
     "SMOOTH_METHODS",
     "VIDEO_SUFFIXES",
+    "FaceEmbedder",
     "FaceTracker",
     "FrameChunk",
     "MediaSources",
@@ -58,6 +76,7 @@ __all__ = [
     "decoder_versions",
     "default_landmarks_out",
     "extract_videos",
+    "face_embedder_available",
     "find_media",
     "get_landmarker",
     "holds_videos",

@@ -92,28 +92,45 @@ def _packet_ts(packet) -> int | None:
     return packet.pts if packet.pts is not None else packet.dts
 
 
-def _decoded(av, container, stream, pts: np.ndarray, start_kf: int, demuxed: set, errors: list):
-    """Decoded pictures from the (already sought) position: ``(frame, ordinal or -1)``."""
-    first = True
+class _Progress:
+    """What one decoding pass has seen: packets read, decoder errors, where reading began."""
+
+    def __init__(self, wanted_ts: np.ndarray):
+        self.wanted_ts = wanted_ts  # sorted timestamps of the wanted frames
+        self.demuxed: set[int] = set()  # wanted frames read and not yet answered (a few)
+        self.errors: list[str] = []
+        self.landed: int | None = None  # ordinal of the first packet read
+
+    def read(self, ts: int) -> None:
+        k = int(np.searchsorted(self.wanted_ts, ts))
+        if k < len(self.wanted_ts) and self.wanted_ts[k] == ts:
+            self.demuxed.add(ts)
+
+    def why(self) -> str:
+        return self.errors[-1] if self.errors else "no picture came out of the decoder"
+
+
+def _decoded(av, container, stream, pts: np.ndarray, start_kf: int, progress: _Progress):
+    """Decoded pictures from the (already sought) position, in the decoder's output order."""
     try:
         for packet in container.demux(stream):
             ts = _packet_ts(packet)
-            if packet.size:
-                if first and start_kf > 0 and ts is not None:
+            if packet.size and ts is not None:
+                if progress.landed is None:
                     landed = int(np.searchsorted(pts, ts))
-                    if landed < len(pts) and pts[landed] == ts and landed > start_kf:
-                        raise _Overshoot
-                first = False
-                if ts is not None:
-                    demuxed.add(ts)
+                    if landed < len(pts) and pts[landed] == ts:
+                        if start_kf > 0 and landed > start_kf:
+                            raise _Overshoot
+                        progress.landed = landed
+                progress.read(ts)
             try:
                 frames = packet.decode()
             except av.error.FFmpegError as exc:
-                errors.append(str(exc).split(";")[0])
+                progress.errors.append(str(exc).split(";")[0])
                 continue
             yield from frames
     except (av.error.FFmpegError, OSError) as exc:
-        errors.append(f"reading stopped: {exc}")
+        progress.errors.append(f"reading stopped: {exc}")
         try:
             frames = stream.codec_context.decode(None)
         except av.error.FFmpegError:
@@ -250,28 +267,36 @@ def _read_run(av, info: VideoInfo, run: np.ndarray, state: dict, threads: int, s
                 container.seek(int(pts[start_kf]), stream=stream, backward=True)
             except av.error.FFmpegError:
                 continue  # no seeking in this file: decode from an earlier keyframe
-        demuxed: set[int] = set()
-        errors: list[str] = []
-        frames = _decoded(av, container, stream, pts, start_kf, demuxed, errors)
+        progress = _Progress(pts[run])
+        frames = _decoded(av, container, stream, pts, start_kf, progress)
+        by_count = info.frame_order == "decode"
         try:
             i = 0  # next wanted (index into run)
             last = -1
+            count = 0
             for frame in frames:
                 ts = frame.pts if frame.pts is not None else frame.dts
-                if ts is not None:
+                if by_count or ts is None:
+                    # timestamps that do not follow display order: count the pictures
+                    begin = progress.landed if progress.landed is not None else start_kf
+                    o = begin + count if by_count else (last + 1 if last >= 0 else begin)
+                    count += 1
+                    if o >= n_real:
+                        continue
+                else:
                     o = int(np.searchsorted(pts, ts))
                     if o >= n_real or pts[o] != ts:
                         continue  # a timestamp the index does not hold
-                else:
-                    o = last + 1 if last >= 0 else start_kf
                 if o <= last:
                     continue  # out of order after damage: that ordinal is answered
                 last = o
                 while i < len(run) and run[i] < o:
-                    why = errors[-1] if errors else "no picture came out of the decoder"
+                    progress.demuxed.discard(int(pts[run[i]]))
+                    why = progress.why()
                     yield row(run[i], "unreadable_frame", f"frame does not decode ({why})")
                     i += 1
                 if i < len(run) and run[i] == o:
+                    progress.demuxed.discard(int(pts[o]))
                     if frame.is_corrupt:
                         yield row(o, "unreadable_frame", "the decoder marked the picture corrupt")
                     else:
@@ -282,8 +307,8 @@ def _read_run(av, info: VideoInfo, run: np.ndarray, state: dict, threads: int, s
                     break
             while i < len(run):
                 o = run[i]
-                if int(pts[o]) in demuxed:
-                    why = errors[-1] if errors else "no picture came out of the decoder"
+                if int(pts[o]) in progress.demuxed:
+                    why = progress.why()
                     yield row(o, "unreadable_frame", f"frame does not decode ({why})")
                 else:
                     yield row(o, "missing_frames", "the file ends or breaks before this frame")

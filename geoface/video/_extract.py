@@ -19,7 +19,7 @@ from typing import Any
 
 from .._errors import GeofaceError
 
-__all__ = ["VideoExtraction", "decoder_versions", "extract_videos"]
+__all__ = ["VideoExtraction", "default_landmarks_out", "extract_videos"]
 
 _SMOOTH_METHODS = ("none", "one-euro", "savgol")
 
@@ -60,20 +60,6 @@ class VideoExtraction:
         from ..features import FeatureTable
 
         return FeatureTable.read(self.path)
-
-
-def decoder_versions() -> dict[str, Any]:
-    """PyAV's version and the FFmpeg libraries it carries (for the sidecar)."""
-    import av
-
-    out: dict[str, Any] = {"library": "PyAV", "av": av.__version__}
-    libs = getattr(av, "library_versions", None)
-    if isinstance(libs, dict):
-        out["ffmpeg_libraries"] = {k: ".".join(map(str, v)) for k, v in libs.items()}
-    ffv = getattr(av, "ffmpeg_version_info", None)
-    if ffv:
-        out["ffmpeg"] = str(ffv)
-    return out
 
 
 def default_landmarks_out(out: Path) -> Path:
@@ -219,7 +205,7 @@ def extract_videos(
         failed_video_chunk,
         video_chunks,
     )
-    from ._probe import VideoReadError, probe_video
+    from ._probe import VideoReadError, decoder_versions, probe_video
     from ._sampling import Sampling
     from ._segments import (
         config_hash,
@@ -528,7 +514,7 @@ def extract_videos(
         total_s = time.perf_counter() - t0
         n_frames = sum(int(p.get("n_sampled", 0)) for p in plans.values() if p["status"] is None)
         video_record = {
-            "decoder": decoder_versions(),
+            "decoder": {"library": "PyAV (FFmpeg)", **decoder_versions()},
             "sampling": {**sampling.to_dict(), "describe": sampling.describe()},
             "tracker": tracker_fp,
             "smoothing": {

@@ -24,6 +24,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "VideoInfo",
     "VideoReadError",
+    "decoder_versions",
     "is_video_path",
     "probe_video",
 ]
@@ -57,7 +58,7 @@ class VideoReadError(GeofaceError):
 
     Parameters
     ----------
-    status : {"unreadable_video", "no_video_stream", "empty_video"}
+    status : {"unreadable_video", "no_video_stream", "empty_video", "too_large"}
         The ``qc_status`` word (declared in :data:`geoface.statuses.VIDEO_STATUSES`).
     message : str
         One line: the file, what is wrong, what to do.
@@ -81,7 +82,7 @@ class VideoInfo:
     container : str
         The demuxer's name (``"mov,mp4,m4a,3gp,3g2,mj2"``, ``"matroska,webm"``, ``"avi"``…).
     codec : str
-        The video codec (``"h264"``, ``"vp9"``, ``"mjpeg"``…).
+        The video codec (``"h264"``, ``"vp9"``, ``"av1"``, ``"mjpeg"``…).
     width, height : int
         The displayed size, after the rotation tag is applied.
     rotation : {0, 90, 180, 270}
@@ -117,6 +118,13 @@ class VideoInfo:
         Frames the container's own index lists but the file does not hold
         (a truncated file): the last ``n_missing`` ordinals, with times
         estimated from that index. They decode as ``missing_frames``.
+    frame_order : {"pts", "decode"}
+        How decoded pictures are matched to ordinals: by their timestamps, or
+        (``"decode"``) by counting them from the keyframe decoding starts at,
+        for files whose timestamps do not follow the display order of a codec
+        that reorders pictures (H.264 with B-frames in AVI).
+    decoder : str
+        The FFmpeg decoder that reads the stream (``"h264"``, ``"libdav1d"``…).
     """
 
     path: str
@@ -139,6 +147,8 @@ class VideoInfo:
     pts: np.ndarray | None = field(default=None, repr=False)
     keyframes: np.ndarray | None = field(default=None, repr=False)
     n_missing: int = 0
+    frame_order: str = "pts"
+    decoder: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able facts of the stream (no per-frame arrays), for a sidecar.
@@ -160,6 +170,8 @@ class VideoInfo:
             "duration_s": self.duration_s,
             "n_frames": self.n_frames,
             "n_missing": self.n_missing,
+            "frame_order": self.frame_order,
+            "decoder": self.decoder,
             "n_keyframes": 0 if self.keyframes is None else len(self.keyframes),
             "has_audio": self.has_audio,
             "bytes": self.bytes,
@@ -204,23 +216,13 @@ def _clockwise(ccw_degrees: float) -> int:
     return round(-float(ccw_degrees) / 90.0) % 4 * 90
 
 
-def _first_rotation(av, path: Path, stream_index: int) -> int:
-    """The rotation tag, read from the side data of the first decoded picture (0 if none)."""
+def _rotation_of(av, packet) -> int | None:
+    """The rotation tag carried by the first picture this packet completes, if any."""
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams[stream_index]
-            for n, packet in enumerate(container.demux(stream)):
-                if n > _ROTATION_PACKETS:
-                    break
-                try:
-                    frames = packet.decode()
-                except av.error.FFmpegError:
-                    continue
-                for frame in frames:
-                    return _clockwise(frame.rotation)
+        frames = packet.decode()
     except av.error.FFmpegError:
-        pass
-    return 0
+        return None
+    return _clockwise(frames[0].rotation) if frames else None
 
 
 def _pick_stream(container):
@@ -230,12 +232,16 @@ def _pick_stream(container):
     return None
 
 
-def probe_video(path: str | os.PathLike) -> VideoInfo:
+def probe_video(path: str | os.PathLike, *, max_pixels: int | None = None) -> VideoInfo:
     """Read a video's stream facts and build its presentation-time index (no full decode).
 
     Parameters
     ----------
     path : str or path-like
+    max_pixels : int, optional
+        Pictures larger than this (width × height) are refused as
+        ``too_large`` before any is decoded; by default the image budget,
+        :data:`geoface.landmarks.DEFAULT_MAX_PIXELS`. ``0`` means no limit.
 
     Returns
     -------
@@ -246,7 +252,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     VideoReadError
         ``status="unreadable_video"`` (missing, not a video, or damaged
         beyond reading), ``"no_video_stream"`` (audio only) or
-        ``"empty_video"`` (zero bytes, or a video stream with no frame).
+        ``"empty_video"`` (zero bytes, or a video stream with no frame) or
+        ``"too_large"`` (pictures above ``max_pixels``).
     """
     import av
 
@@ -263,6 +270,10 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         raise VideoReadError(
             "unreadable_video", f"video {str(p)!r} cannot be read as a video ({reason})"
         ) from None
+    if max_pixels is None:
+        from ..landmarks import DEFAULT_MAX_PIXELS
+
+        max_pixels = DEFAULT_MAX_PIXELS
     with container:
         stream = _pick_stream(container)
         if stream is None:
@@ -272,12 +283,23 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
                 f"{str(p)!r} has no video stream (streams: {', '.join(kinds)})",
             )
         has_audio = len(container.streams.audio) > 0
+        declared = int(stream.width or 0) * int(stream.height or 0)
+        if max_pixels and declared > max_pixels:
+            raise VideoReadError(
+                "too_large",
+                f"video {str(p)!r} has pictures of {stream.width} x {stream.height} pixels, "
+                f"more than max_pixels={max_pixels}; raise the limit to read it",
+            )
         pts_list: list[int] = []
         key_list: list[bool] = []
         dts_list: list[int] = []
         last_duration = 0
+        rotation = None
         try:
             for packet in container.demux(stream):
+                if rotation is None and len(pts_list) < _ROTATION_PACKETS:
+                    # the first picture carries the container's display matrix
+                    rotation = _rotation_of(av, packet)
                 if packet.size == 0 or packet.is_discard:
                     continue
                 ts = packet.pts if packet.pts is not None else packet.dts
@@ -290,10 +312,12 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         except (av.error.FFmpegError, OSError):
             pass  # a damaged or cut file: the frames read so far are the index
         index_entries = [e.timestamp for e in stream.index_entries]
-        codec = stream.codec_context.name if stream.codec_context else (stream.codec.name or "")
+        codec = stream.codec.canonical_name or stream.codec.name or ""
+        decoder = stream.codec.name or codec
         container_name = container.format.name
         tb = stream.time_base or Fraction(1, 1)
         nominal = _rate(stream.guessed_rate) or _rate(stream.average_rate)
+        reorders = bool(getattr(stream.codec_context, "has_b_frames", False))
         coded_w, coded_h = int(stream.width or 0), int(stream.height or 0)
         stream_index = stream.index
     if not pts_list:
@@ -332,7 +356,13 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     tail = last_duration * float(tb) if last_duration else (step or (1 / nominal if nominal else 0))
     duration = float(times[-1] + tail)
 
-    rotation = _first_rotation(av, p, stream_index)
+    # a reordering codec whose packets' timestamps never go back: they follow decode order
+    in_decode_order = np.asarray(pts_list, dtype=np.int64)
+    by_count = reorders and len(pts_list) > 2 and bool(np.all(np.diff(in_decode_order) > 0))
+    frame_order = "decode" if by_count and container_name == "avi" else "pts"
+    for array in (times, pts, keyframes):
+        array.flags.writeable = False  # the index is a fact of the file
+    rotation = rotation or 0
     width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
     return VideoInfo(
         path=str(p),
@@ -355,4 +385,23 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         pts=pts,
         keyframes=keyframes,
         n_missing=n_missing,
+        frame_order=frame_order,
+        decoder=decoder,
     )
+
+
+def decoder_versions() -> dict[str, str]:
+    """The versions of PyAV and of the FFmpeg libraries it carries (for a sidecar).
+
+    Returns
+    -------
+    dict of str to str
+        ``{"av": "18.1.0", "libavcodec": "62.28.102", "libavformat": …}``
+    """
+    import av
+
+    versions = {"av": av.__version__}
+    for name, parts in sorted(av.library_versions.items()):
+        if name in ("libavcodec", "libavformat", "libavutil", "libswscale"):
+            versions[name] = ".".join(str(v) for v in parts)
+    return versions
