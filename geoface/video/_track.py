@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -136,11 +137,15 @@ class _Track:
         return self.area_sum
 
 
+@lru_cache(maxsize=1)
 def _template() -> np.ndarray:
+    """The canonical template, centred (read-only)."""
     from ..mesh import default_template
 
     t = np.asarray(default_template(), dtype=float)
-    return t - t.mean(axis=0)
+    t = t - t.mean(axis=0)
+    t.setflags(write=False)
+    return t
 
 
 def _similarity(landmarks: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -477,7 +482,7 @@ class FaceTracker:
         tracked: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
         failed: list[str] = []
         if live:
-            boxes = np.array([box_from_landmarks(t.landmarks) for t in live])
+            boxes = box_from_landmarks(np.stack([t.landmarks for t in live]))
             boxes += np.array([np.tile(t.velocity, 2) for t in live])
             fits = self.landmarker.fit([image], [boxes])[0]
             for t, pts in zip(live, fits, strict=True):
@@ -501,7 +506,9 @@ class FaceTracker:
         # 2. book-keeping: landmarks for the next frame, lost counts, the subject's weight
         for t in self._tracks:
             if t.visible is not None:
-                b = box_from_landmarks(t.visible.landmarks)
+                b = t.visible.box
+                if t.visible.how != "tracked":
+                    b = box_from_landmarks(t.visible.landmarks)
                 centre = 0.5 * (b[:2] + b[2:])
                 if t.centre is not None and np.all(np.isfinite(centre)):
                     step = (centre - t.centre) / (t.lost + 1)
