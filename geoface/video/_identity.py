@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,14 @@ def _model_path() -> Path:
         f"re-identifying faces needs {FACE_RECOGNITION_MODEL_FILE} from the "
         f"face-recognition-models package and dlib: {_INSTALL}"
     )
+
+
+@lru_cache(maxsize=2)
+def _load_net(path: str):
+    """The network, loaded once per file (about 22 MB; read-only once loaded)."""
+    import dlib
+
+    return dlib.face_recognition_model_v1(path)
 
 
 def face_embedder_available() -> bool:
@@ -72,7 +81,7 @@ class FaceEmbedder:
             ) from None
         self._dlib = dlib
         self.model_path = Path(model_path) if model_path is not None else _model_path()
-        self._net = dlib.face_recognition_model_v1(str(self.model_path))
+        self._net = _load_net(str(self.model_path))
 
     def chip(self, image: np.ndarray, landmarks: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The face aligned by its 68 points to a 150 × 150 RGB chip (dlib's alignment).

@@ -127,6 +127,9 @@ class _Track:
     visible: TrackedFace | None = field(default=None, repr=False)
     # centre of the landmark-derived box on the last frame seen, and its motion per frame
     centre: np.ndarray | None = None
+    # side of the landmark-derived box on the last frame seen (the detector's box may follow
+    # another convention: the scale check compares like with like)
+    side: float = float("nan")
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     # the face aligned for re-identification (when on) and its descriptor, made on demand
     chip: np.ndarray | None = field(default=None, repr=False)
@@ -517,7 +520,7 @@ class FaceTracker:
         inside = _inside_fraction(box, h, w)
         if inside < self.min_inside:
             return False, f"face leaving the frame ({inside:.0%} inside)", box, None
-        ratio = _side(box) / _side(track.box)
+        ratio = _side(box) / (track.side if np.isfinite(track.side) else _side(track.box))
         if not (1 / self.max_scale_change <= ratio <= self.max_scale_change):
             return False, f"box size jumped x{ratio:.2f}", box, None
         _, params = align_to(landmarks, self._template, return_params=True)
@@ -588,6 +591,7 @@ class FaceTracker:
                     step = (centre - t.centre) / (t.lost + 1)
                     t.velocity = step if t.seen == 1 else 0.5 * (t.velocity + step)
                 t.centre = centre
+                t.side = _side(b)
                 t.landmarks, t.box = t.visible.landmarks, t.visible.box
                 t.seen += 1
                 t.area_sum += _area(t.visible.box)
