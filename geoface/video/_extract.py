@@ -514,7 +514,7 @@ def extract_videos(
         total_s = time.perf_counter() - t0
         n_frames = sum(int(p.get("n_sampled", 0)) for p in plans.values() if p["status"] is None)
         video_record = {
-            "decoder": {"library": "PyAV (FFmpeg)", **decoder_versions()},
+            "decoder": {"library": "PyAV", **decoder_versions()},
             "sampling": {**sampling.to_dict(), "describe": sampling.describe()},
             "tracker": tracker_fp,
             "smoothing": {
