@@ -341,3 +341,11 @@ def test_phone_video_with_rotation_tag_and_variable_frame_rate(tmp_path):
     iod = np.linalg.norm(truth[:, 36:42].mean(1) - truth[:, 42:48].mean(1), axis=1)
     error = np.linalg.norm(found - truth, axis=2).mean(1) / iod
     assert np.median(error[ok]) < 0.15  # upright, in the displayed frame's pixels
+
+
+def test_video_above_the_pixel_budget_is_one_too_large_row(sim_video, tmp_path):
+    video, _ = sim_video
+    result = _extract(video, tmp_path / "f.parquet", max_pixels=10_000)
+    frame = pd.read_parquet(result.path)
+    assert frame["qc_status"].tolist() == ["too_large"] and frame["frame"].tolist() == [-1]
+    assert result.info["videos"][0]["status"] == "too_large"

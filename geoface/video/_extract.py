@@ -311,7 +311,7 @@ def extract_videos(
             plan.update(status="unreadable_video", note="the manifest row names no file")
             continue
         try:
-            info = probe_video(file)
+            info = probe_video(file, max_pixels=max_pixels)
         except VideoReadError as exc:
             plan.update(status=exc.status, note=str(exc))
             continue
