@@ -207,6 +207,14 @@ def report(name: str, rec: dict) -> None:
             f"  segments    {n / seg_cpu:8.1f} frames per CPU-second (decode + detect + track, "
             f"CPU time of the segment processes: {seg_cpu:.1f} s)"
         )
+    stages = {
+        "decode": t["decode_s"],
+        "detection and landmarks": t["landmarks_s"],
+        "merge": t["merge_s"],
+        "probe": t["probe_s"],
+    }
+    worst = max(stages, key=stages.get)
+    print(f"  bound by    {worst} ({stages[worst]:.1f} s of stage time)")
     per_cpu = n / rec["cpu_s"]
     print(
         f"  CPU time    {rec['cpu_s']:.1f} s: {per_cpu:.1f} frames per CPU-second; on 2 dedicated "
@@ -238,7 +246,13 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--redetect-every", type=int, default=15)
+    parser.add_argument(
+        "--redetect-every",
+        type=int,
+        default=None,
+        help="default 15 for dlib; 1 for fan (every frame a keyframe: detection and "
+        "landmarks batched over --batch-size frames)",
+    )
     parser.add_argument("--segment-frames", type=int, default=256)
     parser.add_argument("--keep", type=Path, default=None, help="keep videos and tables here")
     args = parser.parse_args()
@@ -249,6 +263,10 @@ def main() -> None:
         if not torch.cuda.is_available():
             print("skipped: --landmarker fan --device cuda needs a CUDA device; none here")
             return
+    if args.redetect_every is None:
+        args.redetect_every = 1 if args.landmarker == "fan" else 15
+    if args.landmarker == "fan" and args.batch_size is None:
+        args.batch_size = 64
     size = tuple(int(v) for v in args.size.lower().split("x"))
     work = args.keep or Path(tempfile.mkdtemp(prefix="geoface-bench-video-"))
     work.mkdir(parents=True, exist_ok=True)
