@@ -113,8 +113,17 @@ def child(argv: list[str]) -> None:
         pool = ProcessPoolExecutor(args["processes"])
 
         def run_tasks(tasks):
-            # segments are independent: run them in worker processes, in order
-            return pool.map(run_segment, tasks, chunksize=1)
+            # segments are independent: run them in worker processes, a few queued at a
+            # time (each task carries the video's index, so queue them all and memory grows)
+            from collections import deque
+
+            queued = deque()
+            for task in tasks:
+                queued.append(pool.submit(run_segment, task))
+                if len(queued) >= 2 * args["processes"]:
+                    yield queued.popleft().result()
+            while queued:
+                yield queued.popleft().result()
 
     result = extract_videos(
         args["video"],
