@@ -349,3 +349,15 @@ def test_video_above_the_pixel_budget_is_one_too_large_row(sim_video, tmp_path):
     frame = pd.read_parquet(result.path)
     assert frame["qc_status"].tolist() == ["too_large"] and frame["frame"].tolist() == [-1]
     assert result.info["videos"][0]["status"] == "too_large"
+
+
+def test_a_video_landmark_table_is_read_back_as_landmarks(sim_video, tmp_path, capsys):
+    video, _ = sim_video
+    result = _extract(video, tmp_path / "f.csv", every=4)
+    again = tmp_path / "again.csv"
+    assert main(["extract", str(result.landmarks_path), "--out", str(again)]) == 0
+    a = FeatureTable.read(result.path).frame
+    b = FeatureTable.read(again).frame
+    assert b["id"].tolist() == a["id"].tolist()
+    names = [c for c in a.columns if c.startswith(("tri_", "edge_"))]
+    np.testing.assert_allclose(b[names].to_numpy(float), a[names].to_numpy(float), atol=1e-6)

@@ -206,7 +206,8 @@ def run(args) -> int:
     check_landmarks(landmarks, meta, args.input)
     qc = None
     if "qc_status" in meta.columns:  # a landmark table written by 'extract' on images
-        cols = [c for c in meta.columns if c in IMAGE_QC_COLUMNS]
+        # (a video's landmark table also has qc_how: detected or tracked)
+        cols = [c for c in meta.columns if c in IMAGE_QC_COLUMNS or c == "qc_how"]
         qc, meta = meta[cols], meta.drop(columns=cols)
     table = extract_table(
         landmarks,

@@ -8,6 +8,7 @@ row: the extraction gives image rows and frame rows in one table.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -16,6 +17,8 @@ import pandas as pd
 from .._errors import GeofaceError
 
 __all__ = ["MediaSources", "find_media", "holds_videos"]
+
+_LANDMARK_COLUMN = re.compile(r"^[xy]_\d+$")
 
 #: Container suffixes read as videos (checked before the decode module is imported).
 _VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
@@ -98,7 +101,8 @@ def holds_videos(path: str | os.PathLike) -> bool:
     """Whether an ``extract`` input is (or lists, or holds) at least one video.
 
     A video file; a folder with a video anywhere below it; a CSV with a ``path``
-    column (and no landmark columns) naming a video.
+    column naming a video and no landmark columns (a landmark table written by
+    ``extract`` on a video is read as landmarks).
     """
     p = Path(path)
     if not p.exists():
@@ -109,6 +113,9 @@ def holds_videos(path: str | os.PathLike) -> bool:
         return True
     if p.suffix.lower() == ".csv":
         try:
+            columns = [str(c).strip() for c in pd.read_csv(p, nrows=0).columns]
+            if any(_LANDMARK_COLUMN.match(c) for c in columns):
+                return False  # a landmark table (written by extract on a video): read as landmarks
             head = pd.read_csv(p, dtype=str, usecols=lambda c: str(c).strip() == "path")
         except (ValueError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
             return False
