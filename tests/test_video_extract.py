@@ -139,8 +139,11 @@ def test_folder_mixing_images_and_damaged_videos_gives_one_table(sim_video, tmp_
     assert by_video["sound"] == ["no_video_stream"]
     assert by_video["text"] == ["unreadable_video"]
     assert by_video["good"] == ["ok"] * 8
-    assert "ok" in by_video["corrupt"] and len(by_video["corrupt"]) >= 10
-    assert len(by_video["cut"]) >= 1
+    # damaged files: their good frames, and a status for every other frame
+    assert len(by_video["corrupt"]) == 20 and "ok" in by_video["corrupt"]
+    assert "unreadable_frame" in by_video["corrupt"]
+    assert len(by_video["cut"]) == 8 and by_video["cut"][:2] == ["ok", "ok"]
+    assert "missing_frames" in by_video["cut"]
     photo = frame[frame["id"] == "photo"]
     assert len(photo) == 1 and photo["qc_status"].iloc[0] == "ok"
     assert pd.isna(photo["video"].iloc[0]) and pd.isna(photo["frame"].iloc[0])
