@@ -211,7 +211,11 @@ def add_video_arguments(p: argparse.ArgumentParser) -> None:
         help="first time kept, in seconds from the stream's first frame",
     )
     g.add_argument(
-        "--end", type=positive_float, default=None, metavar="S", help="last time kept (seconds)"
+        "--end",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="keep frames before this time (seconds from the first frame; S itself excluded)",
     )
     g.add_argument(
         "--redetect-every",
@@ -241,6 +245,7 @@ def add_video_arguments(p: argparse.ArgumentParser) -> None:
         "--smooth-beta",
         type=non_negative_float,
         default=None,
+        metavar="B",
         help="one-euro: how fast the cutoff rises with speed, in Hz per inter-ocular distance "
         "per second (default 5; higher: less lag in fast movement)",
     )
@@ -263,6 +268,7 @@ def add_video_arguments(p: argparse.ArgumentParser) -> None:
         "--smooth-order",
         type=non_negative_int,
         default=None,
+        metavar="K",
         help="savgol: polynomial order (default 2)",
     )
     g.add_argument(
