@@ -45,6 +45,8 @@ def test_resume_after_sigkill_gives_every_frame_once(tmp_path):
         "4",
         "--detect-side",
         "320",
+        "--workers",
+        "1",
         "--cache",
         str(cache),
         "--quiet",
@@ -89,6 +91,7 @@ def test_resume_after_sigkill_gives_every_frame_once(tmp_path):
         segment_frames=4,
         detect_side=320,
         cache=tmp_path / "other-cache",
+        processes=2,  # segments in two worker processes: the same table
         progress=False,
     )
     a = FeatureTable.read(resumed.path).frame

@@ -111,7 +111,8 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=_positive,
         default=None,
-        help="decoding/detection threads (default: cores, ≤ 4)",
+        help="decoding/detection threads (default: cores, ≤ 4); for videos, the processes "
+        "computing segments",
     )
     add_denoise_arguments(g)
     g.add_argument("--quiet", action="store_true", help="no progress bar or backend message")
@@ -302,6 +303,7 @@ def smooth_params(args) -> dict:
 
 def run_videos(args) -> int:
     """``geoface extract`` on a video, a folder holding videos or a manifest naming them."""
+    import os
     import sys
 
     from .._errors import GeofaceError
@@ -329,6 +331,8 @@ def run_videos(args) -> int:
             f"--smooth-* options ({', '.join(params)}) were given without --smooth; add "
             "--smooth one-euro or --smooth savgol"
         )
+    # segments run in --workers processes (default: the cores, at most 4)
+    processes = args.workers or max(1, min(4, os.cpu_count() or 1))
     inputs = [("input", args.input)]
     refuse_onto_inputs(
         args.landmarks_out or default_landmarks_out(args.out), inputs, option="--landmarks-out"
@@ -365,7 +369,8 @@ def run_videos(args) -> int:
         smooth=args.smooth,
         smooth_params=params,
         segment_frames=args.segment_frames,
-        workers=args.workers,
+        workers=1 if processes > 1 else args.workers,
+        processes=processes,
         progress=not args.quiet,
         say=None if args.quiet else print,
     )

@@ -68,7 +68,20 @@ def default_landmarks_out(out: Path) -> Path:
     return out.with_name(out.with_suffix("").name + ".landmarks" + suffix)
 
 
-def _serial(tasks: list, progress: bool) -> Iterable[Path]:
+def _pool(processes: int):
+    """A process pool for segments (forked workers where the platform allows)."""
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    return ProcessPoolExecutor(processes, mp_context=context)
+
+
+def _serial(tasks: list, progress: bool, processes: int = 1) -> Iterable[Path]:
+    """Run the segments, in this process or in ``processes`` worker processes, in order."""
+    from collections import deque
+
     from ._segments import run_segment
 
     bar = None
@@ -80,12 +93,31 @@ def _serial(tasks: list, progress: bool) -> Iterable[Path]:
             bar = tqdm(total=total, unit="frame", desc="video", leave=False)
         except ImportError:  # pragma: no cover - tqdm is a dependency
             bar = None
+    pool = _pool(processes) if processes > 1 and len(tasks) > 1 else None
     try:
+        if pool is None:
+            for task in tasks:
+                yield run_segment(task)
+                if bar is not None:
+                    bar.update(len(task.ordinals))
+            return
+        # a few tasks queued at a time: each carries its video's frame index
+        queued: deque = deque()
         for task in tasks:
-            yield run_segment(task)
+            queued.append((task, pool.submit(run_segment, task)))
+            while len(queued) >= 2 * processes:
+                done, future = queued.popleft()
+                yield future.result()
+                if bar is not None:
+                    bar.update(len(done.ordinals))
+        while queued:
+            done, future = queued.popleft()
+            yield future.result()
             if bar is not None:
-                bar.update(len(task.ordinals))
+                bar.update(len(done.ordinals))
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
 
@@ -125,6 +157,7 @@ def extract_videos(
     smooth_params: dict | None = None,
     segment_frames: int = 256,
     workers: int | None = None,
+    processes: int = 1,
     progress: bool = True,
     say: Callable[[str], None] | None = None,
     run_tasks: Callable[[list], Iterable[Path]] | None = None,
@@ -178,7 +211,10 @@ def extract_videos(
     segment_frames : int, default=256
         Kept frames per segment (unit of work and of resume).
     workers : int, optional
-        Threads of the detector.
+        Threads of the detector (and of the image pipeline for images).
+    processes : int, default=1
+        Worker processes computing segments (each makes its landmarker once);
+        the table is the same whatever the number.
     progress : bool, default=True
     say : callable, optional
         Receives the header line.
@@ -354,7 +390,10 @@ def extract_videos(
     todo = [t for t in tasks if not t.done]
     reused = len(tasks) - len(todo)
     todo_parts = {t.part for t in todo}
-    runner = run_tasks if run_tasks is not None else (lambda ts: _serial(ts, progress))
+    if run_tasks is not None:
+        runner = run_tasks
+    else:
+        runner = lambda ts: _serial(ts, progress, max(1, int(processes)))  # noqa: E731
     for _ in runner(todo):
         pass
     missing = [t.part for t in tasks if not t.done]
