@@ -297,6 +297,7 @@ def extract_videos(
     sampling = Sampling(fps=fps, every=every, start=start, end=end)
     max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else int(max_pixels)
     sources = find_media(input)
+    out.parent.mkdir(parents=True, exist_ok=True)
 
     # the landmarker: resolved once here, so every process uses the same backend
     options = landmarker_spec(
