@@ -426,22 +426,33 @@ def test_stitch_tracks_across_a_segment_boundary(landmarker):
 
 
 @needs_dlib
-def test_simulated_drawn_face_is_tracked(landmarker):
+def test_simulated_face_through_an_expression_and_back(landmarker):
+    """The simulator's drawing, surprise rising and falling: the tracked mouth follows it."""
     import cv2
 
-    from geoface.simulate import render_face, simulate_landmarks
+    from geoface.mesh import default_template
+    from geoface.simulate import expression_displacement, render_face
 
-    shape = simulate_landmarks(n_subjects=1, takes=1, random_state=0).landmarks[0]
-    (x0, y0), (x1, y1) = shape.min(0), shape.max(0)
-    size = 300
-    pts = (shape - [(x0 + x1) / 2, (y0 + y1) / 2]) * (0.5 * size / (x1 - x0)) + size / 2
-    face = cv2.cvtColor(render_face(pts, size=size), cv2.COLOR_GRAY2RGB)
+    template, apex = np.array(default_template()), expression_displacement("surprise")
+    size, n = 300, 24
     bg = np.full((H, W, 3), 96, np.uint8)
-    frames = []
-    for k in range(10):
-        f, _ = _paste(bg, face, pts, 150 + 5 * k, 30)
+    frames, truth = [], []
+    for k in range(n):
+        pts = (template + np.sin(np.pi * k / (n - 1)) * apex - [0, 0.6]) * 70 + size / 2
+        face = cv2.cvtColor(render_face(pts, size=size), cv2.COLOR_GRAY2RGB)
+        f, p = _paste(bg, face, pts, 150 + 2 * k, 30)
         frames.append(f)
-    out = FaceTracker(landmarker, redetect_every=5).step(frames)
-    assert [s for _, s, _ in out] == ["ok"] * 10
+        truth.append(p)
+    out = FaceTracker(landmarker, redetect_every=12).step(frames)
+    assert [s for _, s, _ in out] == ["ok"] * n
     assert {f[0].track_id for f, _, _ in out} == {0}
-    assert [f[0].how for f, _, _ in out].count("tracked") == 8
+    assert [f[0].how for f, _, _ in out].count("tracked") == n - 2
+
+    def opening(pts):  # inner lips apart, in inter-ocular distances
+        return np.linalg.norm(pts[66] - pts[62]) / _iod(pts)
+
+    tracked = np.array([opening(f[0].landmarks) for f, _, _ in out])
+    true = np.array([opening(t) for t in truth])
+    # measured: r = 0.82 (per-frame detection: 0.76); dlib fits the drawn mouth loosely
+    assert np.corrcoef(tracked, true)[0, 1] > 0.6
+    assert tracked[9:15].mean() > 1.5 * np.r_[tracked[:3], tracked[-3:]].mean()
