@@ -289,6 +289,18 @@ def test_blank_frames_lose_the_track_then_it_is_found_again(counted, pan_zoom):
 
 @needs_dlib
 @needs_helen
+def test_an_undecodable_frame_leaves_the_track_as_it_is(landmarker, pan_zoom):
+    frames, _ = pan_zoom
+    seq = [frames[0], frames[1], None, frames[3], frames[4]]
+    tracker = FaceTracker(landmarker, redetect_every=2)
+    out = tracker.step(seq)
+    assert [s for _, s, _ in out] == ["ok", "ok", "unreadable_frame", "ok", "ok"]
+    assert out[2][0] == [] and [f[0].track_id for f, _, _ in out if f] == [0, 0, 0, 0]
+    assert tracker.n_frames_ == 5 and out[4][0][0].how == "detected"  # frames 0 and 4
+
+
+@needs_dlib
+@needs_helen
 def test_a_track_lost_longer_than_max_lost_is_dropped_then_re_identified(landmarker, pan_zoom):
     frames, _ = pan_zoom
     blank = _background()

@@ -493,7 +493,7 @@ class FaceTracker:
         }
 
     # ------------------------------------------------------------------ steps
-    def step(self, images: Sequence[np.ndarray]) -> list[tuple[list[TrackedFace], str, str]]:
+    def step(self, images: Sequence[np.ndarray | None]) -> list[tuple[list[TrackedFace], str, str]]:
         """Process the next frames of the segment, in order.
 
         The scheduled keyframes of the batch are detected in one call of the
@@ -502,22 +502,33 @@ class FaceTracker:
 
         Parameters
         ----------
-        images : sequence of ndarray of shape (height, width, 3), uint8 RGB
+        images : sequence of ndarray of shape (height, width, 3), uint8 RGB, or None
+            None for a frame that could not be decoded: it gets the status
+            ``"unreadable_frame"`` and leaves the tracks as they are.
 
         Returns
         -------
         list of (faces, status, note)
             Per image: the faces kept (list of :class:`TrackedFace`, by track
             id), the frame's status (``"ok"``, ``"multiple_faces"``,
-            ``"no_face"``, ``"lost_track"``) and a note (empty when nothing is
-            worth saying).
+            ``"no_face"``, ``"lost_track"``, ``"unreadable_frame"``) and a note
+            (empty when nothing is worth saying).
         """
         images = list(images)
         scheduled = [
-            i for i in range(len(images)) if (self.n_frames_ + i) % self.redetect_every == 0
+            i
+            for i in range(len(images))
+            if (self.n_frames_ + i) % self.redetect_every == 0 and images[i] is not None
         ]
         pre = dict(zip(scheduled, self._detect([images[i] for i in scheduled]), strict=True))
-        return [self._one(img, pre.get(i)) for i, img in enumerate(images)]
+        out = []
+        for i, img in enumerate(images):
+            if img is None:  # a frame the decoder could not give: the tracks wait
+                self.n_frames_ += 1
+                out.append(([], "unreadable_frame", "no image"))
+            else:
+                out.append(self._one(img, pre.get(i)))
+        return out
 
     def _detect(self, images: list[np.ndarray]) -> list[Any]:
         if not images:
