@@ -15,6 +15,7 @@ Importing this package imports NumPy; :mod:`geoface` itself imports it only on u
 
 from ._decode import VideoFrame, read_frames
 from ._extract import VideoExtraction, default_landmarks_out, extract_videos
+from ._face_geometry import BOX_CALIBRATION, box_from_landmarks, box_iou
 from ._identity import FaceEmbedder, face_embedder_available
 from ._merge import FrameChunk, TableWriter, TrackStitcher, video_chunks
 from ._overlay import OverlayWriter
@@ -40,15 +41,7 @@ from ._segments import (
 )
 from ._smooth import SMOOTH_METHODS, OneEuro, smooth_landmarks, smooth_tracks
 from ._sources import MediaSources, find_media, holds_videos
-from ._track import (
-    BOX_CALIBRATION,
-    FACES_MODES,
-    FaceTracker,
-    TrackedFace,
-    box_from_landmarks,
-    box_iou,
-    stitch_tracks,
-)
+from ._track import FACES_MODES, FaceTracker, TrackedFace, stitch_tracks
 
 __all__ = [
     "BOX_CALIBRATION",

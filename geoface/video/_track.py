@@ -48,52 +48,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from .._errors import GeofaceError
+from ._face_geometry import (
+    BOX_CALIBRATION,
+    box_area,
+    box_from_landmarks,
+    box_iou,
+    box_side,
+    centred_template,
+    face_patch,
+    inside_fraction,
+    match_boxes,
+    patch_correlation,
+    similarity_to_template,
+    upright_crop,
+)
 
-__all__ = [
-    "BOX_CALIBRATION",
-    "FACES_MODES",
-    "FaceTracker",
-    "TrackedFace",
-    "box_from_landmarks",
-    "box_iou",
-    "stitch_tracks",
-]
+__all__ = ["FACES_MODES", "FaceTracker", "TrackedFace", "stitch_tracks"]
 
 #: ``faces=`` choices of :class:`FaceTracker`.
 FACES_MODES: dict[str, str] = {
     "largest": "one track, the subject: the largest mean box area x frames seen so far",
     "all": "every track, one row each",
 }
-
-#: The face box dlib's shape predictor expects, from a 68-point shape: box centre
-#: offset from the points' centroid and box width and height, in the units of
-#: the canonical template (inter-ocular distances) and in the face's own frame
-#: (the similarity that maps the template onto the points). Measured on the 50
-#: HELEN photographs of ``../shared/data/helen``: dlib's HOG detector boxes and
-#: the 68-point fits inside them (``make_landmarker("dlib")``); medians over the
-#: faces (spreads, sd: 0.08, 0.13, 0.22, 0.22). Iterating box -> fit -> box 30
-#: times on a still photograph stays within 0.013 IOD (median) of the detected
-#: fit and within 3 % of the detected box size: the mapping has a stable fixed
-#: point near the detector's convention, so tracking does not drift in size.
-BOX_CALIBRATION: dict[str, float] = {
-    "offset_x": -0.0313,
-    "offset_y": -0.1106,
-    "width": 2.3988,
-    "height": 2.4094,
-}
-
-# the patch compared between frames, in units of the centred template (brows to chin,
-# cheek to cheek)
-_PATCH_SIZE = 24
-_PATCH_UV = (-1.4, 1.4, -1.19, 1.41)
-# a face patch whose grey levels vary less than this (sd) is not a face (empty frame)
-_MIN_PATCH_SD = 2.0
 
 
 @dataclass
@@ -152,142 +133,6 @@ class _Track:
     def weight(self) -> float:
         # mean box area x frames seen == the sum of the box areas
         return self.area_sum
-
-
-@lru_cache(maxsize=1)
-def _template() -> np.ndarray:
-    """The canonical template, centred (read-only)."""
-    from ..mesh import default_template
-
-    t = np.asarray(default_template(), dtype=float)
-    t = t - t.mean(axis=0)
-    t.setflags(write=False)
-    return t
-
-
-def _similarity(landmarks: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centroids and complex factors ``c``: ``points - centroid ≈ c * template`` (centred)."""
-    pts = np.asarray(landmarks, dtype=float).reshape(-1, template.shape[0], 2)
-    centre = pts.mean(axis=1)
-    z = (pts[..., 0] - centre[:, :1]) + 1j * (pts[..., 1] - centre[:, 1:])
-    w = template[:, 0] + 1j * template[:, 1]
-    c = (z @ np.conj(w)) / np.vdot(w, w).real
-    return centre, c
-
-
-def box_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
-    """The face box the landmark model expects, from a 68-point shape.
-
-    The box is axis-aligned; its centre and size follow the similarity that
-    maps the canonical template onto the points, with the constants of
-    :data:`BOX_CALIBRATION` (dlib's detector convention, measured on HELEN).
-
-    Parameters
-    ----------
-    landmarks : ndarray of shape (68, 2) or (n, 68, 2)
-
-    Returns
-    -------
-    ndarray of shape (4,) or (n, 4)
-        ``(x0, y0, x1, y1)``; NaN for shapes with non-finite points.
-    """
-    arr = np.asarray(landmarks, dtype=float)
-    single = arr.ndim == 2
-    centre, c = _similarity(arr, _template())
-    k = BOX_CALIBRATION
-    off = c * complex(k["offset_x"], k["offset_y"])
-    s = np.abs(c)
-    cx, cy = centre[:, 0] + off.real, centre[:, 1] + off.imag
-    hw, hh = 0.5 * k["width"] * s, 0.5 * k["height"] * s
-    boxes = np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1)
-    return boxes[0] if single else boxes
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of two sets of ``(x0, y0, x1, y1)`` boxes.
-
-    Parameters
-    ----------
-    a : ndarray of shape (n, 4)
-    b : ndarray of shape (m, 4)
-
-    Returns
-    -------
-    ndarray of shape (n, m)
-    """
-    a = np.asarray(a, dtype=float).reshape(-1, 4)[:, None, :]
-    b = np.asarray(b, dtype=float).reshape(-1, 4)[None, :, :]
-    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = iw * ih
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = inter / (area_a + area_b - inter)
-    return np.nan_to_num(iou, nan=0.0)
-
-
-def _match(a: np.ndarray, b: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
-    """Pairs ``(i, j)`` of the maximum-IoU assignment with IoU at least ``min_iou``."""
-    if len(a) == 0 or len(b) == 0:
-        return []
-    from scipy.optimize import linear_sum_assignment
-
-    iou = box_iou(a, b)
-    rows, cols = linear_sum_assignment(-iou)
-    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if iou[i, j] >= min_iou]
-
-
-def _face_patch(image: np.ndarray, landmarks: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """The face's grey levels warped to the template's frame (``_PATCH_SIZE`` square)."""
-    import cv2
-
-    centre, c = _similarity(landmarks, template)
-    a, b = c[0].real, c[0].imag
-    u0, u1, v0, v1 = _PATCH_UV
-    du, dv = (u1 - u0) / _PATCH_SIZE, (v1 - v0) / _PATCH_SIZE
-    # patch pixel (j, i) -> template (u0 + (j + .5) du, v0 + (i + .5) dv)
-    # -> image c * (u + iv) + centre
-    m = np.array([[a * du, -b * dv, 0.0], [b * du, a * dv, 0.0]])
-    m[:, 2] = np.array([a * u0 - b * v0, b * u0 + a * v0]) + centre[0] + m[:, :2] @ [0.5, 0.5]
-    grey = image
-    if image.ndim == 3:
-        grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
-    patch = cv2.warpAffine(
-        grey,
-        m,
-        (_PATCH_SIZE, _PATCH_SIZE),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    return patch.astype(float)
-
-
-def _ncc(a: np.ndarray, b: np.ndarray) -> float:
-    """Normalised cross-correlation of two patches; NaN when either is flat."""
-    a = a - a.mean()
-    b = b - b.mean()
-    if a.std() < _MIN_PATCH_SD or b.std() < _MIN_PATCH_SD:
-        return float("nan")
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
-
-
-def _side(box: np.ndarray) -> float:
-    return float(np.sqrt(max(box[2] - box[0], 1e-9) * max(box[3] - box[1], 1e-9)))
-
-
-def _area(box: np.ndarray) -> float:
-    return float(max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0))
-
-
-def _inside_fraction(box: np.ndarray, height: int, width: int) -> float:
-    a = _area(box)
-    if a <= 0:
-        return 0.0
-    clipped = np.array(
-        [max(box[0], 0.0), max(box[1], 0.0), min(box[2], width - 1.0), min(box[3], height - 1.0)]
-    )
-    return _area(clipped) / a
 
 
 class _Identities:
@@ -446,7 +291,7 @@ class FaceTracker:
             reidentify = face_embedder_available()
         self.reidentify = bool(reidentify)
         self._embedder = FaceEmbedder() if self.reidentify else None
-        self._template = _template()
+        self._template = centred_template()
         self.n_detected_frames_ = 0
         self.reset()
 
@@ -493,7 +338,7 @@ class FaceTracker:
         }
 
     # ------------------------------------------------------------------ steps
-    def step(self, images: Sequence[np.ndarray]) -> list[tuple[list[TrackedFace], str, str]]:
+    def step(self, images: Sequence[np.ndarray | None]) -> list[tuple[list[TrackedFace], str, str]]:
         """Process the next frames of the segment, in order.
 
         The scheduled keyframes of the batch are detected in one call of the
@@ -502,22 +347,33 @@ class FaceTracker:
 
         Parameters
         ----------
-        images : sequence of ndarray of shape (height, width, 3), uint8 RGB
+        images : sequence of ndarray of shape (height, width, 3), uint8 RGB, or None
+            None for a frame that could not be decoded: it gets the status
+            ``"unreadable_frame"`` and leaves the tracks as they are.
 
         Returns
         -------
         list of (faces, status, note)
             Per image: the faces kept (list of :class:`TrackedFace`, by track
             id), the frame's status (``"ok"``, ``"multiple_faces"``,
-            ``"no_face"``, ``"lost_track"``) and a note (empty when nothing is
-            worth saying).
+            ``"no_face"``, ``"lost_track"``, ``"unreadable_frame"``) and a note
+            (empty when nothing is worth saying).
         """
         images = list(images)
         scheduled = [
-            i for i in range(len(images)) if (self.n_frames_ + i) % self.redetect_every == 0
+            i
+            for i in range(len(images))
+            if (self.n_frames_ + i) % self.redetect_every == 0 and images[i] is not None
         ]
         pre = dict(zip(scheduled, self._detect([images[i] for i in scheduled]), strict=True))
-        return [self._one(img, pre.get(i)) for i, img in enumerate(images)]
+        out = []
+        for i, img in enumerate(images):
+            if img is None:  # a frame the decoder could not give: the tracks wait
+                self.n_frames_ += 1
+                out.append(([], "unreadable_frame", "no image"))
+            else:
+                out.append(self._one(img, pre.get(i)))
+        return out
 
     def _detect(self, images: list[np.ndarray]) -> list[Any]:
         if not images:
@@ -535,19 +391,19 @@ class FaceTracker:
         if not np.all(np.isfinite(landmarks)):
             return False, "non-finite fit", np.full(4, np.nan), None
         box = box_from_landmarks(landmarks)
-        inside = _inside_fraction(box, h, w)
+        inside = inside_fraction(box, h, w)
         if inside < self.min_inside:
             return False, f"face leaving the frame ({inside:.0%} inside)", box, None
-        ratio = _side(box) / (track.side if np.isfinite(track.side) else _side(track.box))
+        ratio = box_side(box) / (track.side if np.isfinite(track.side) else box_side(track.box))
         if not (1 / self.max_scale_change <= ratio <= self.max_scale_change):
             return False, f"box size jumped x{ratio:.2f}", box, None
         _, params = align_to(landmarks, self._template, return_params=True)
         rmse = float(params["rmse"][0])
         if not rmse <= self.max_shape_rmse:
             return False, f"implausible shape (Procrustes {rmse:.2f})", box, None
-        patch = _face_patch(image, landmarks, self._template)
+        patch = face_patch(image, landmarks, self._template)
         if track.patch is not None:
-            r = _ncc(track.patch, patch)
+            r = patch_correlation(track.patch, patch)
             if not r >= self.min_appearance:
                 why = "no contrast" if np.isnan(r) else f"correlation {r:.2f}"
                 return False, f"appearance changed ({why})", box, patch
@@ -557,7 +413,7 @@ class FaceTracker:
         """The landmark model on each live track's expected box (upright when tilted)."""
         shapes = np.stack([t.landmarks for t in live])
         boxes = box_from_landmarks(shapes) + np.array([np.tile(t.velocity, 2) for t in live])
-        roll = np.angle(_similarity(shapes, self._template)[1])
+        roll = np.angle(similarity_to_template(shapes, self._template)[1])
         fits = np.empty((len(live), 68, 2))
         upright = np.abs(roll) <= np.deg2rad(self.derotate_above)
         if upright.any():
@@ -571,39 +427,19 @@ class FaceTracker:
         out = np.array(landmarks, dtype=float).reshape(-1, 68, 2)
         if not len(out):
             return out
-        roll = np.angle(_similarity(out, self._template)[1])
+        roll = np.angle(similarity_to_template(out, self._template)[1])
         for k in np.flatnonzero(np.abs(roll) > np.deg2rad(self.derotate_above)):
             out[k] = self._fit_upright(image, box_from_landmarks(out[k]), float(roll[k]))
         return out
-
-    def _upright_crop(self, image: np.ndarray, box: np.ndarray, roll: float, *, context: float):
-        """The surroundings of ``box`` turned upright: (crop, affine image -> crop, box in crop)."""
-        import cv2
-
-        w, h = box[2] - box[0], box[3] - box[1]
-        size = int(np.ceil(context * max(w, h)))
-        q = (size - 1) / 2
-        centre = np.array([box[0] + box[2], box[1] + box[3]]) / 2
-        cos, sin = np.cos(-roll), np.sin(-roll)
-        rot = np.array([[cos, -sin], [sin, cos]])
-        affine = np.hstack([rot, (q - rot @ centre)[:, None]])
-        crop = cv2.warpAffine(
-            np.ascontiguousarray(image),
-            affine,
-            (size, size),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        return crop, affine, np.array([q - w / 2, q - h / 2, q + w / 2, q + h / 2])
 
     def _confirm_upright(self, image: np.ndarray, pts: np.ndarray, box: np.ndarray):
         """The detector's score for a tilted tracked face, looked for upright; None if not."""
         import cv2
 
-        roll = float(np.angle(_similarity(pts, self._template)[1][0]))
+        roll = float(np.angle(similarity_to_template(pts, self._template)[1][0]))
         if abs(roll) <= np.deg2rad(max(self.derotate_above, 20.0)):
             return None  # upright enough for the whole-frame detector: it missed the face
-        crop, _, ubox = self._upright_crop(image, box, roll, context=3.0)
+        crop, _, ubox = upright_crop(image, box, roll, context=3.0)
         # scanned at 640 pixels: detectors that upsample small images do not here
         scale = 640 / crop.shape[0]
         crop = cv2.resize(crop, (640, 640), interpolation=cv2.INTER_AREA)
@@ -617,12 +453,12 @@ class FaceTracker:
 
     def _fit_upright(self, image: np.ndarray, box: np.ndarray, roll: float) -> np.ndarray:
         """Fit a tilted face on a copy of its surroundings turned upright, then map back."""
-        crop, affine, ubox = self._upright_crop(image, box, roll, context=2.0)
+        crop, affine, ubox = upright_crop(image, box, roll, context=2.0)
         pts = self.landmarker.fit([crop], [ubox[None]])[0][0]
         return (pts - affine[:, 2]) @ affine[:, :2]  # rot.T @ (p - shift), row-wise
 
     def _new_track(self, image, landmarks, box, score, chip=None, embedding=None) -> _Track:
-        t = _Track(self._next_id, landmarks, box, _face_patch(image, landmarks, self._template))
+        t = _Track(self._next_id, landmarks, box, face_patch(image, landmarks, self._template))
         if self._embedder is not None:
             t.chip = self._embedder.chip(image, landmarks, box) if chip is None else chip
             t.embedding = embedding
@@ -675,10 +511,10 @@ class FaceTracker:
                     step = (centre - t.centre) / (t.lost + 1)
                     t.velocity = step if t.seen == 1 else 0.5 * (t.velocity + step)
                 t.centre = centre
-                t.side = _side(b)
+                t.side = box_side(b)
                 t.landmarks, t.box = t.visible.landmarks, t.visible.box
                 t.seen += 1
-                t.area_sum += _area(t.visible.box)
+                t.area_sum += box_area(t.visible.box)
                 t.lost = 0
             else:
                 t.lost += 1
@@ -704,7 +540,7 @@ class FaceTracker:
         where = np.array(
             [tracked[t.track_id][1] if t.track_id in tracked else t.expected_box() for t in tracks]
         ).reshape(-1, 4)
-        pairs = _match(where, boxes, self.min_iou)
+        pairs = match_boxes(where, boxes, self.min_iou)
         if self._embedder is not None and suspects:
             # after a sudden change of appearance, the face in the same place must be the
             # same person to continue the track
@@ -726,7 +562,7 @@ class FaceTracker:
             t.visible = TrackedFace(
                 t.track_id, pts, boxes[j].copy(), float(detected.scores[j]), "detected"
             )
-            t.patch = _face_patch(image, pts, self._template)
+            t.patch = face_patch(image, pts, self._template)
             t.missed = 0
         for i, t in enumerate(tracks):
             if i in matched_t or t.track_id not in tracked:
@@ -743,7 +579,7 @@ class FaceTracker:
                 t.missed += 1
                 notes.append(f"track {t.track_id} kept though not detected")
         new = [j for j in range(len(boxes)) if j not in matched_d]
-        new.sort(key=lambda j: -_area(boxes[j]))
+        new.sort(key=lambda j: -box_area(boxes[j]))
         continued = self._reidentify(image, detected, new, ident, notes)
         for j in new:
             if j not in continued:
@@ -784,7 +620,7 @@ class FaceTracker:
             t.visible = TrackedFace(
                 t.track_id, pts, boxes[j].copy(), float(detected.scores[j]), "detected"
             )
-            t.patch = _face_patch(image, pts, self._template)
+            t.patch = face_patch(image, pts, self._template)
             t.missed = 0
             t.centre, t.velocity = None, np.zeros(2)  # no motion across the jump
             if any(a is t for a in self._archive):
@@ -805,7 +641,7 @@ class FaceTracker:
         for k in range(1, len(vis)):
             if any(iou[k, m] > 0.5 and vis[m].visible is not None for m in range(k)):
                 t = vis[k]
-                t.area_sum -= _area(t.visible.box)
+                t.area_sum -= box_area(t.visible.box)
                 t.seen -= 1
                 t.visible = None
                 t.lost += 1
@@ -869,4 +705,4 @@ def stitch_tracks(
     prev, nxt = list(prev_last), list(next_first)
     a = np.array([f.box for f in prev], dtype=float).reshape(-1, 4)
     b = np.array([f.box for f in nxt], dtype=float).reshape(-1, 4)
-    return {nxt[j].track_id: prev[i].track_id for i, j in _match(a, b, min_iou)}
+    return {nxt[j].track_id: prev[i].track_id for i, j in match_boxes(a, b, min_iou)}
