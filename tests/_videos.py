@@ -387,12 +387,14 @@ def two_faces_crossing(
     size: tuple[int, int] = (640, 360),
     photos: tuple[int, int] = (0, 1),
     face_height: float = 0.3,
+    rows: tuple[float, float] = (0.27, 0.73),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two photographs' faces moving past each other: one left → right, the other right → left.
 
-    The first face moves along the upper part of the frame, the second along
-    the lower part, so they pass without covering each other; in the middle
-    frame they are one above the other.
+    By default the first face moves along the upper part of the frame, the
+    second along the lower part, so they pass without covering each other; in
+    the middle frame they are one above the other. With equal ``rows`` they
+    meet: the second passes in front of the first (an occlusion).
 
     Parameters
     ----------
@@ -402,6 +404,8 @@ def two_faces_crossing(
         Which HELEN photographs (:func:`helen_photo`).
     face_height : float, default=0.3
         Height of each annotated face as a fraction of the frame height.
+    rows : (float, float), default=(0.27, 0.73)
+        Height of each face's centre as a fraction of the frame height.
 
     Returns
     -------
@@ -424,12 +428,12 @@ def two_faces_crossing(
         patches.append((patch, pts * s + affine[:, 2], half))
     frames = np.full((n, height, width, 3), _BACKGROUND, dtype=np.uint8)
     landmarks = np.empty((n, 2, 68, 2))
-    rows = (0.27 * height, 0.73 * height)
+    centres_y = (rows[0] * height, rows[1] * height)
     for k in range(n):
         t = k / (n - 1) if n > 1 else 0.5
         for j, (patch, pts, half) in enumerate(patches):
             x = (0.15 + 0.7 * t) * width if j == 0 else (0.85 - 0.7 * t) * width
-            x0, y0 = round(x) - half, round(rows[j]) - half
+            x0, y0 = round(x) - half, round(centres_y[j]) - half
             _paste(frames[k], patch, x0, y0)
             landmarks[k, j] = pts + np.array([x0, y0])
     return frames, landmarks
