@@ -83,11 +83,15 @@ def test_simulated_expression_gives_one_row_per_frame(sim_video, tmp_path):
     pd.testing.assert_frame_equal(FeatureTable.read(again.path).frame, frame)
 
 
-def test_photo_panned_and_cut_to_no_face_and_back(tmp_path):
+def test_photo_panned_zoomed_rotated_and_cut_to_no_face_and_back(tmp_path):
+    """A HELEN photograph panned and zoomed, stored turned with a rotation tag, cut to grey
+    frames and back: the face is lost on the cut, found again after it, and its landmarks
+    (in the upright frame's pixels) are near the photograph's annotation."""
     blank = range(6, 10)
-    frames, _ = photo_frames(helen_photo(0), 16, size=SIZE, blank=blank, face_height=0.55)
-    video = write_video(tmp_path / "pan.mp4", frames, fps=25, gop=8)
+    frames, truth = photo_frames(helen_photo(0), 16, size=SIZE, blank=blank, face_height=0.55)
+    video = write_video(tmp_path / "pan.mp4", frames, fps=25, gop=8, rotation=270)
     result = _extract(video, tmp_path / "f.parquet", segment_frames=8, redetect_every=4)
+    assert result.info["videos"][0]["rotation"] == 270
     frame = pd.read_parquet(result.path)
     assert frame["frame"].tolist() == list(range(16))
     status = frame.set_index("frame")["qc_status"]
@@ -99,6 +103,12 @@ def test_photo_panned_and_cut_to_no_face_and_back(tmp_path):
     features = frame.loc[usable, [c for c in frame.columns if c.startswith(("tri_", "edge_"))]]
     assert np.isfinite(features.to_numpy()).all()
     assert frame.loc[~usable, "tri_000_area"].isna().all()
+    lm = pd.read_parquet(result.landmarks_path)
+    found = np.stack([lm[[f"x_{i}" for i in range(68)]], lm[[f"y_{i}" for i in range(68)]]], -1)
+    ok = usable.to_numpy()
+    iod = np.linalg.norm(truth[ok, 36:42].mean(1) - truth[ok, 42:48].mean(1), axis=1)
+    error = np.linalg.norm(found[ok] - truth[ok], axis=2).mean(1) / iod
+    assert np.median(error) < 0.15
 
 
 def test_two_faces_crossing_keep_their_track_ids(tmp_path):
