@@ -374,3 +374,40 @@ def test_a_video_landmark_table_is_read_back_as_landmarks(sim_video, tmp_path, c
     assert b["id"].tolist() == a["id"].tolist()
     names = [c for c in a.columns if c.startswith(("tri_", "edge_"))]
     np.testing.assert_allclose(b[names].to_numpy(float), a[names].to_numpy(float), atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_relative_mean_over_chunks_equals_the_whole_table_rule(sim_video, tmp_path, fmt):
+    from geoface.features import extract_table
+
+    video, _ = sim_video
+    manifest = tmp_path / "m.csv"
+    pd.DataFrame({"path": [str(video)] * 3, "subject": ["a", "a", "b"]}).to_csv(
+        manifest, index=False
+    )
+    result = _extract(
+        manifest,
+        tmp_path / f"f.{fmt}",
+        every=2,
+        segment_frames=4,
+        relative="mean",
+        relative_by="subject",
+    )
+    table = FeatureTable.read(result.path)
+    assert table.info["options"]["relative"]["rule"] == "mean"
+    read = pd.read_parquet if fmt == "parquet" else pd.read_csv
+    lm = read(result.landmarks_path)
+    points = np.stack([lm[[f"x_{i}" for i in range(68)]], lm[[f"y_{i}" for i in range(68)]]], -1)
+    whole = extract_table(
+        points,
+        lm[["id", "subject"]],
+        qc=lm[["qc_status"]],
+        relative="mean",
+        relative_by="subject",
+    )
+    names = table.feature_names
+    tolerance = 1e-9 if fmt == "parquet" else 1e-5  # CSV keeps 10 significant digits
+    np.testing.assert_allclose(
+        table.frame[names].to_numpy(float), whole.frame[names].to_numpy(float), atol=tolerance
+    )
+    assert (table.frame["qc_relative_fallback"] == whole.frame["qc_relative_fallback"]).all()

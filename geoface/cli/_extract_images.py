@@ -320,10 +320,10 @@ def run_videos(args) -> int:
             f"--overlays draws on images; for videos use --overlay-video FILE.mp4 "
             f"(input {args.input})"
         )
-    if args.relative not in ("auto", "none"):
+    if args.relative == "first":
         raise GeofaceError(
-            f"--relative {args.relative}: frame tables are written in row groups, so a "
-            "person's reference over all their frames is not at hand; use --relative none"
+            "--relative first needs the frames in order before the table is written; for "
+            "video use --relative mean (each person's mean face) or --relative marked"
         )
     params = smooth_params(args)
     if params and args.smooth == "none":
@@ -360,7 +360,9 @@ def run_videos(args) -> int:
         max_pixels=args.max_pixels,
         mirror_average=args.mirror_average,
         upsample=args.upsample,
-        relative="none",
+        relative=args.relative,
+        relative_by=args.relative_by,
+        relative_mark=args.relative_mark,
         fps=args.fps,
         every=args.every,
         start=args.start,

@@ -148,6 +148,7 @@ def extract_videos(
     upsample: int | None = None,
     relative: str = "none",
     relative_by: str = "subject",
+    relative_mark: str | None = None,
     fps: float | None = None,
     every: int | None = None,
     start: float | None = None,
@@ -197,10 +198,14 @@ def extract_videos(
     min_size, max_pixels
         Image rows: as for :func:`geoface.landmarks.detect_landmarks`; a video
         whose frames have more pixels than ``max_pixels`` is ``too_large``.
-    relative, relative_by
-        Frame rows are absolute (``relative="none"``, the default); the
-        per-person reference of images needs every row at once, which a
-        table written in row groups does not have.
+    relative, relative_by, relative_mark
+        Frame rows are absolute by default (``"none"``; ``"auto"`` is none for
+        video). ``"mean"``: each row minus the mean of the other usable rows
+        of its ``relative_by`` group (``subject``, ``video``, …); ``"marked"``:
+        minus the mean of the rows ``relative_mark`` marks. Computed in a
+        second pass over the written table, chunk by chunk (memory flat);
+        rows whose group offers no reference use the template's features and
+        get ``qc_relative_fallback``.
     fps, every, start, end
         The frames kept (:class:`Sampling`): all by default.
     redetect_every : int, optional
@@ -276,14 +281,15 @@ def extract_videos(
             f"reference={reference!r}: frame tables are written in row groups, so each "
             "subject's neutral face is not at hand; use --reference template"
         )
-    rel_note = {"asked": relative, "rule": "none", "by": relative_by}
+    rule = "none" if relative == "auto" else relative
+    rel_note: dict[str, Any] = {"asked": relative, "rule": rule, "by": relative_by}
     if relative == "auto":
-        rel_note["why"] = "frame tables are absolute (written in row groups)"
-    elif relative != "none":
+        rel_note["why"] = "frame tables are absolute unless --relative mean or marked is asked"
+    elif relative not in ("none", "mean", "marked"):
         raise GeofaceError(
-            f"relative={relative!r}: frame tables are written in row groups, so a person's "
-            "reference over all their frames is not at hand; use --relative none (or auto) "
-            "and compute relative features from the table afterwards"
+            f"relative={relative!r} is not one of {{'none', 'auto', 'mean', 'marked'}} for "
+            "video ('first' would need the table in order before it is written); use mean "
+            "(each person's mean face) or marked (--relative-mark COLUMN)"
         )
     mesh_spec = mesh
     mesh = resolve_mesh(mesh)
@@ -430,6 +436,21 @@ def extract_videos(
     columns = list(dummy.frame.columns)
     xy = [f"x_{k}" for k in range(68)] + [f"y_{k}" for k in range(68)]
     lm_columns = meta_template + qc_template + xy
+    relref = None
+    if rule != "none":
+        from ..features import MeshFeatures
+        from ._merge import RelativeReference
+
+        for col, flag in ((relative_by, "--relative-by"), (relative_mark, "--relative-mark")):
+            if (col is not None or rule == "marked") and col not in meta_template:
+                raise GeofaceError(
+                    f"{flag} {col!r} is not a column of the frame table; choose one of "
+                    f"{meta_template}"
+                )
+        template = np.asarray(mesh.template, dtype=float)[None]
+        fallback = MeshFeatures(mesh=mesh, iod=iod).fit(template).transform(template)[0]
+        names = list(dummy.info["feature_names"])
+        relref = RelativeReference(rule, relative_by, relative_mark, names, fallback)
     types = {}
     manifest_dtypes = dict(sources.meta.dtypes.items())
     for c in set(columns) | set(lm_columns):
@@ -453,6 +474,8 @@ def extract_videos(
             source=str(input),
         )
         writer.write(table.frame, landmark_rows(landmarks, meta, qc))
+        if relref is not None:
+            relref.add(table.frame)
 
     overlay = None
     overlays_written: list[str] = []
@@ -590,6 +613,15 @@ def extract_videos(
                 "frames_per_s": round(n_frames / total_s, 2) if total_s > 0 else None,
             },
         }
+        if relref is not None:  # the second pass: each person's reference is now known
+            first = next(c for c in columns if c in set(relref.names))
+            at = columns.index(first)
+            with_flag = [*columns[:at], "qc_relative_fallback", *columns[at:]]
+            types["qc_relative_fallback"] = arrow_type("qc_relative_fallback")
+            writer.types = types
+            writer.rewrite(relref.apply, with_flag)
+            rel_note.update(mark=relative_mark, n_fallback=relref.n_fallback)
+            rel_note["groups"] = len(relref.counts)
         info = dict(dummy.info)
         info["options"] = dict(info["options"])
         info["options"]["mesh"] = mesh_spec if isinstance(mesh_spec, str) else "custom"

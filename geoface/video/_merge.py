@@ -22,7 +22,7 @@ import pandas as pd
 
 from .._convention import N_LANDMARKS
 
-__all__ = ["FrameChunk", "TableWriter", "TrackStitcher", "video_chunks"]
+__all__ = ["FrameChunk", "RelativeReference", "TableWriter", "TrackStitcher", "video_chunks"]
 
 _XY = [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
 
@@ -307,6 +307,76 @@ def failed_video_chunk(video_id: str, base: dict[str, Any], status: str, note: s
     return FrameChunk(landmarks=np.full((1, N_LANDMARKS, 2), np.nan), meta=meta, qc=qc)
 
 
+# ------------------------------------------------------------- relative features
+def _truthy(values: pd.Series) -> np.ndarray:
+    """Marks of baseline rows: True, non-zero numbers, or 1/true/yes/y/t (any case)."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.fillna(0).to_numpy(dtype=float) != 0
+    text = values.astype(str).str.strip().str.lower()
+    return text.isin(("1", "true", "yes", "y", "t")).to_numpy()
+
+
+class RelativeReference:
+    """Person-specific features over a table written in chunks: two passes, memory flat.
+
+    The first pass (:meth:`add`, on every chunk as it is written) sums, per
+    ``by`` group, the features of its reference rows: every usable row
+    (``rule="mean"``) or the usable rows ``mark`` marks (``"marked"``). The
+    second pass (:meth:`apply`, through :meth:`TableWriter.rewrite`) subtracts
+    from each usable row the mean of its group's reference rows other than
+    itself — exactly what :func:`geoface.features.extract_table` does on a whole
+    table — or, when the group offers none, the mesh template's features
+    (``qc_relative_fallback``).
+    """
+
+    def __init__(self, rule: str, by: str, mark: str | None, feature_names, fallback):
+        self.rule, self.by, self.mark = rule, by, mark
+        self.names = list(feature_names)
+        self.fallback = np.asarray(fallback, dtype=float)
+        self.sums: dict[str, np.ndarray] = {}
+        self.counts: dict[str, int] = {}
+        self.n_fallback = 0
+
+    def _masks(self, frame: pd.DataFrame):
+        from ..statuses import USABLE_STATUSES
+
+        X = frame[self.names].to_numpy(dtype=float)
+        usable = frame["qc_status"].isin(USABLE_STATUSES).to_numpy() & np.isfinite(X).all(1)
+        ref = usable & (_truthy(frame[self.mark]) if self.rule == "marked" else True)
+        groups = frame[self.by]
+        missing = groups.isna().to_numpy()
+        return X, usable, ref & ~missing, groups.astype(str).to_numpy(), missing
+
+    def add(self, frame: pd.DataFrame) -> None:
+        X, _, ref, keys, _ = self._masks(frame)
+        if not ref.any():
+            return
+        sums = pd.DataFrame(X[ref]).groupby(keys[ref]).sum()
+        for key, row in zip(sums.index, sums.to_numpy(), strict=True):
+            self.sums[key] = self.sums.get(key, 0.0) + row
+            self.counts[key] = self.counts.get(key, 0) + int((keys[ref] == key).sum())
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        X, usable, ref, keys, missing = self._masks(frame)
+        zero = np.zeros(len(self.names))
+        S = np.stack([self.sums.get(k, zero) for k in keys]) if len(keys) else X * 0
+        C = np.array([self.counts.get(k, 0) for k in keys], dtype=float)
+        own_sum = S - np.where(ref[:, None], X, 0.0)
+        own_count = C - ref
+        has = (own_count > 0) & ~missing
+        out = X.copy()
+        rows = usable & has
+        out[rows] = X[rows] - own_sum[rows] / own_count[rows, None]
+        fb = usable & ~has
+        out[fb] = X[fb] - self.fallback
+        self.n_fallback += int(fb.sum())
+        features = pd.DataFrame(out, columns=self.names, index=frame.index)
+        flag = pd.DataFrame({"qc_relative_fallback": fb}, index=frame.index)
+        return pd.concat([frame.drop(columns=self.names), flag, features], axis=1)
+
+
 # ------------------------------------------------------------------ writing
 _STR = {
     "id",
@@ -457,6 +527,39 @@ class TableWriter:
         self._streams[1].write(landmarks)
         for k, v in features["qc_status"].value_counts().items():
             self.qc_counts[str(k)] = self.qc_counts.get(str(k), 0) + int(v)
+
+    def rewrite(self, fn, columns: list[str], chunk_rows: int = 4096) -> None:
+        """A second pass over the table written so far: ``fn(chunk) -> chunk``, chunk by chunk.
+
+        The table's temporary file is read back one row group (or CSV chunk) at a
+        time, ``fn`` applied, and the result written to a new temporary file with
+        ``columns``; memory stays that of one chunk.
+        """
+        import pyarrow.parquet as pq
+
+        from .._atomic import temp_sibling_file
+
+        old = self._streams[0]
+        old.close()
+        new = _Stream(old.final, temp_sibling_file(old.final), old.fmt, columns, self.types)
+        try:
+            if old.fmt == "csv":
+                text = {c: str for c in columns if c in _STR}
+                chunks = pd.read_csv(old.tmp, chunksize=chunk_rows, dtype=text)
+            else:
+                reader = pq.ParquetFile(old.tmp)
+                chunks = (
+                    reader.read_row_group(k).to_pandas() for k in range(reader.num_row_groups)
+                )
+            for chunk in chunks:
+                new.write(fn(chunk))
+        except BaseException:
+            new.close()
+            new.tmp.unlink(missing_ok=True)
+            raise
+        old.tmp.unlink(missing_ok=True)
+        self._streams[0] = new
+        self.columns = columns
 
     def finish(self, info: dict, mesh) -> Path:
         """Close the streams, write feature map and sidecar, rename everything into place."""
