@@ -80,14 +80,19 @@ def landmarker():
 
 @pytest.fixture()
 def counted(landmarker, monkeypatch):
-    """The landmarker, its detector counting the frames it scans (not the weak re-looks)."""
-    calls: list[int] = []
+    """The landmarker, its detector counting the frames it scans (the weak re-looks of the
+    tight-crop fallback apart, in ``calls.weak``)."""
+
+    class Calls(list):
+        weak: list[int]
+
+    calls = Calls()
+    calls.weak = []
     inner = landmarker.detector.detect
 
     def detect(images, *, weak=False):
         images = list(images)
-        if not weak:
-            calls.append(len(images))
+        (calls.weak if weak else calls).append(len(images))
         return inner(images, weak=weak)
 
     monkeypatch.setattr(landmarker.detector, "detect", detect)
@@ -317,6 +322,7 @@ def test_blank_frames_lose_the_track_then_it_is_found_again(counted, pan_zoom):
     assert {f[0].track_id for f, _, _ in out if f} == {0}
     # keyframes: 0, the cut (8) and the search while lost (9, 10, 11), 15
     assert sum(calls) == 6
+    assert calls.weak == []  # no tight-crop retry between scheduled keyframes
     # after a reset the first empty frames have no face, not a lost track
     tracker.reset()
     assert [s for _, s, _ in tracker.step([blank, blank, frames[0]])] == [
@@ -324,6 +330,7 @@ def test_blank_frames_lose_the_track_then_it_is_found_again(counted, pan_zoom):
         "no_face",
         "ok",
     ]
+    assert calls.weak == [1]  # the scheduled keyframe without a face: the landmarker's retry
 
 
 @needs_dlib

@@ -33,6 +33,12 @@ landmarks when it tilts past the 30 degrees or so that the detector finds. On
 a keyframe such a face, when the whole-frame detector misses it, is looked for
 by the detector on the upright copy (confirmed when found there).
 
+The landmarker's own detection (``landmarker.detect``, with its retry for a
+face that fills the frame when that is on) runs on the scheduled keyframes; the
+unscheduled ones (a failed check, searching) run its detector alone, which costs
+a third as much on frames without a face. So a face that fills the frame is
+found at the next scheduled keyframe.
+
 A track not confirmed by the detector on a keyframe keeps its tracked fit when
 that fit passes the checks, for at most ``max_missed_detections`` keyframes in
 a row (detectors miss turned faces that the landmark model still follows);
@@ -544,6 +550,17 @@ class FaceTracker:
             out[tilted] = yield from self._fit(image, box_from_landmarks(out[tilted]), roll[tilted])
         return out
 
+    def _detect_plain(self, image: np.ndarray) -> _Work:
+        """The detector and the landmark model, without the tight-crop fallback."""
+        from ..landmarks import Faces
+
+        boxes, scores = (yield ("find", [image]))[0]
+        boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+        if not len(boxes):
+            return Faces.none()
+        fits = (yield ("fit", [image], [boxes]))[0]
+        return Faces(fits, boxes, np.asarray(scores, dtype=float))
+
     def _confirm_upright(self, image: np.ndarray, pts: np.ndarray, box: np.ndarray) -> _Work:
         """The detector's score for a tilted tracked face, looked for upright; None if not."""
         import cv2
@@ -598,7 +615,10 @@ class FaceTracker:
         searching = not live or any(t.lost for t in self._tracks)
         if detected is None and (scheduled or failed or searching):
             self.n_detected_frames_ += 1
-            detected = (yield ("detect", [image]))[0]
+            if scheduled:
+                detected = (yield ("detect", [image]))[0]
+            else:  # between keyframes: the detector without the landmarker's tight-crop retry
+                detected = yield from self._detect_plain(image)
         if failed:
             notes.append("re-detected (" + "; ".join(failed) + ")")
         if detected is not None:
