@@ -80,14 +80,19 @@ def landmarker():
 
 @pytest.fixture()
 def counted(landmarker, monkeypatch):
-    """The landmarker, its detector counting the frames it scans (not the weak re-looks)."""
-    calls: list[int] = []
+    """The landmarker, its detector counting the frames it scans (the weak re-looks of the
+    tight-crop fallback apart, in ``calls.weak``)."""
+
+    class Calls(list):
+        weak: list[int]
+
+    calls = Calls()
+    calls.weak = []
     inner = landmarker.detector.detect
 
     def detect(images, *, weak=False):
         images = list(images)
-        if not weak:
-            calls.append(len(images))
+        (calls.weak if weak else calls).append(len(images))
         return inner(images, weak=weak)
 
     monkeypatch.setattr(landmarker.detector, "detect", detect)
@@ -260,6 +265,45 @@ def test_batches_do_not_change_the_result(landmarker, pan_zoom):
 
 @needs_dlib
 @needs_helen
+def test_step_together_batches_segments_and_gives_each_the_same_result(counted, pan_zoom):
+    """Three segments advanced in lockstep: one landmarker call per kind and frame."""
+    lm, calls = counted
+    frames, _ = pan_zoom
+    blank = _background()
+    segments = [frames[:8], frames[10:18], [*frames[20:23], blank, blank, *frames[25:28]]]
+    alone = [FaceTracker(lm, redetect_every=4).step(seg) for seg in segments]
+    calls.clear()
+    fits: list[int] = []
+    inner_fit = lm.fit
+
+    def fit(images, boxes):
+        fits.append(len(images))
+        return inner_fit(images, boxes)
+
+    lm.fit = fit  # instance attribute: removed below
+    try:
+        trackers = [FaceTracker(lm, redetect_every=4) for _ in segments]
+        together = [
+            FaceTracker.step_together(trackers, [seg[k] for seg in segments]) for k in range(8)
+        ]
+    finally:
+        del lm.fit
+    for s, seg_alone in enumerate(alone):
+        for k, (fa, sa, na) in enumerate(seg_alone):
+            fb, sb, nb = together[k][s]
+            assert (sa, na) == (sb, nb)
+            assert [f.track_id for f in fa] == [f.track_id for f in fb]
+            for a, b in zip(fa, fb, strict=True):
+                np.testing.assert_allclose(a.landmarks, b.landmarks)
+    # keyframes 0 and 4 of the three segments, and the third's blank frames 3 and 5
+    assert calls == [3, 1, 3, 1]
+    assert max(fits) >= 3  # the three segments' faces fitted in one call
+    with pytest.raises(GeofaceError, match="distinct trackers"):
+        FaceTracker.step_together([trackers[0], trackers[0]], frames[:2])
+
+
+@needs_dlib
+@needs_helen
 def test_blank_frames_lose_the_track_then_it_is_found_again(counted, pan_zoom):
     lm, calls = counted
     frames, _ = pan_zoom
@@ -278,6 +322,7 @@ def test_blank_frames_lose_the_track_then_it_is_found_again(counted, pan_zoom):
     assert {f[0].track_id for f, _, _ in out if f} == {0}
     # keyframes: 0, the cut (8) and the search while lost (9, 10, 11), 15
     assert sum(calls) == 6
+    assert calls.weak == []  # no tight-crop retry between scheduled keyframes
     # after a reset the first empty frames have no face, not a lost track
     tracker.reset()
     assert [s for _, s, _ in tracker.step([blank, blank, frames[0]])] == [
@@ -285,6 +330,7 @@ def test_blank_frames_lose_the_track_then_it_is_found_again(counted, pan_zoom):
         "no_face",
         "ok",
     ]
+    assert calls.weak == [1]  # the scheduled keyframe without a face: the landmarker's retry
 
 
 @needs_dlib

@@ -33,6 +33,12 @@ landmarks when it tilts past the 30 degrees or so that the detector finds. On
 a keyframe such a face, when the whole-frame detector misses it, is looked for
 by the detector on the upright copy (confirmed when found there).
 
+The landmarker's own detection (``landmarker.detect``, with its retry for a
+face that fills the frame when that is on) runs on the scheduled keyframes; the
+unscheduled ones (a failed check, searching) run its detector alone, which costs
+a third as much on frames without a face. So a face that fills the frame is
+found at the next scheduled keyframe.
+
 A track not confirmed by the detector on a keyframe keeps its tracked fit when
 that fit passes the checks, for at most ``max_missed_detections`` keyframes in
 a row (detectors miss turned faces that the landmark model still follows);
@@ -46,7 +52,7 @@ absences.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +160,59 @@ class _Identities:
         if track.embedding is None:
             track.embedding = self.embedder.embed([track.chip])[0]
         return float(np.linalg.norm(track.embedding - self.embedding(j)))
+
+
+#: A frame's computation: a generator that yields requests to the landmarker —
+#: ``("fit", images, boxes)``, ``("detect", images)`` or ``("find", images)`` (the
+#: detector alone) — receives their answers and returns the frame's result.
+_Work = Generator[tuple, Any, Any]
+
+
+def _answer(landmarker: Any, requests: list[tuple]) -> list[list[Any]]:
+    """Answer the requests of several frames in flight with one landmarker call per kind."""
+    answers: list[list[Any]] = [[] for _ in requests]
+    for kind in ("fit", "detect", "find"):
+        idx = [k for k, r in enumerate(requests) if r[0] == kind]
+        if not idx:
+            continue
+        images = [im for k in idx for im in requests[k][1]]
+        if kind == "fit":
+            got = landmarker.fit(images, [b for k in idx for b in requests[k][2]])
+        elif kind == "detect":
+            got = landmarker.detect(images)
+        else:
+            got = landmarker.detector.detect(images)
+        pos = 0
+        for k in idx:
+            n = len(requests[k][1])
+            answers[k] = list(got[pos : pos + n])
+            pos += n
+    return answers
+
+
+def _drive(landmarker: Any, works: list[_Work]) -> list[Any]:
+    """Run frame computations side by side, batching their requests to the landmarker."""
+    results: list[Any] = [None] * len(works)
+    pending: dict[int, tuple] = {}
+    for k, work in enumerate(works):
+        try:
+            pending[k] = next(work)
+        except StopIteration as done:
+            results[k] = done.value
+    while pending:
+        # one kind per round, fits first: a frame that asks for a detection waits for the
+        # others' fits, so that their detections come together
+        kind = next(
+            c for c in ("fit", "detect", "find") if any(r[0] == c for r in pending.values())
+        )
+        keys = [k for k, r in pending.items() if r[0] == kind]
+        for k, answer in zip(keys, _answer(landmarker, [pending[k] for k in keys]), strict=True):
+            try:
+                pending[k] = works[k].send(answer)
+            except StopIteration as done:
+                results[k] = done.value
+                del pending[k]
+    return results
 
 
 class FaceTracker:
@@ -372,7 +431,53 @@ class FaceTracker:
                 self.n_frames_ += 1
                 out.append(([], "unreadable_frame", "no image"))
             else:
-                out.append(self._one(img, pre.get(i)))
+                out.append(_drive(self.landmarker, [self._one(img, pre.get(i))])[0])
+        return out
+
+    @staticmethod
+    def step_together(
+        trackers: Sequence[FaceTracker], images: Sequence[np.ndarray | None]
+    ) -> list[tuple[list[TrackedFace], str, str]]:
+        """The next frame of several trackers at once, their landmarker calls batched.
+
+        For a batched landmark model (FAN on a GPU): independent segments, each
+        with its own tracker, advance one frame each, and every call to the
+        landmarker (the fits of tracked faces, the detections of keyframes) is
+        made once for all of them. Each tracker's result is the same as with
+        :meth:`step`.
+
+        Parameters
+        ----------
+        trackers : sequence of FaceTracker
+            Distinct trackers sharing one landmarker.
+        images : sequence of ndarray or None
+            One frame per tracker.
+
+        Returns
+        -------
+        list of (faces, status, note)
+            One per tracker, as :meth:`step` gives per image.
+        """
+        trackers, images = list(trackers), list(images)
+        if len(trackers) != len(images):
+            raise GeofaceError(f"{len(trackers)} trackers for {len(images)} frames; give one each")
+        if len({id(t) for t in trackers}) != len(trackers):
+            raise GeofaceError("step_together needs distinct trackers (one per segment)")
+        if any(t.landmarker is not trackers[0].landmarker for t in trackers):
+            raise GeofaceError("step_together needs trackers that share one landmarker")
+        out: list[Any] = [None] * len(trackers)
+        works, where = [], []
+        for k, (tracker, img) in enumerate(zip(trackers, images, strict=True)):
+            if img is None:
+                tracker.n_frames_ += 1
+                out[k] = ([], "unreadable_frame", "no image")
+                continue
+            keyframe = tracker.n_frames_ % tracker.redetect_every == 0
+            works.append(tracker._one(img, None, scheduled=keyframe))
+            where.append(k)
+        if works:
+            for k, result in zip(where, _drive(trackers[0].landmarker, works), strict=True):
+                out[k] = result
         return out
 
     def _detect(self, images: list[np.ndarray]) -> list[Any]:
@@ -409,30 +514,54 @@ class FaceTracker:
                 return False, f"appearance changed ({why})", box, patch
         return True, "", box, patch
 
-    def _fit_tracked(self, image: np.ndarray, live: list[_Track]) -> np.ndarray:
+    def _fit(self, image: np.ndarray, boxes: np.ndarray, roll: np.ndarray) -> _Work:
+        """The landmark model in ``boxes``, on upright copies for faces tilted beyond
+        ``derotate_above``: one request to the landmarker."""
+        upright = np.abs(roll) <= np.deg2rad(self.derotate_above)
+        images, todo, back = [image], [boxes[upright]], []
+        for k in np.flatnonzero(~upright):
+            crop, affine, ubox = upright_crop(image, boxes[k], float(roll[k]), context=2.0)
+            images.append(crop)
+            todo.append(ubox[None])
+            back.append((k, affine))
+        got = yield ("fit", images, todo)
+        fits = np.empty((len(boxes), 68, 2))
+        fits[upright] = got[0]
+        for (k, affine), pts in zip(back, got[1:], strict=True):
+            # crop -> image: rot.T @ (p - shift), row-wise
+            fits[k] = (pts[0] - affine[:, 2]) @ affine[:, :2]
+        return fits
+
+    def _fit_tracked(self, image: np.ndarray, live: list[_Track]) -> _Work:
         """The landmark model on each live track's expected box (upright when tilted)."""
         shapes = np.stack([t.landmarks for t in live])
         boxes = box_from_landmarks(shapes) + np.array([np.tile(t.velocity, 2) for t in live])
         roll = np.angle(similarity_to_template(shapes, self._template)[1])
-        fits = np.empty((len(live), 68, 2))
-        upright = np.abs(roll) <= np.deg2rad(self.derotate_above)
-        if upright.any():
-            fits[upright] = self.landmarker.fit([image], [boxes[upright]])[0]
-        for k in np.flatnonzero(~upright):
-            fits[k] = self._fit_upright(image, boxes[k], float(roll[k]))
-        return fits
+        return (yield from self._fit(image, boxes, roll))
 
-    def _upright_refit(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    def _upright_refit(self, image: np.ndarray, landmarks: np.ndarray) -> _Work:
         """Detected faces tilted beyond ``derotate_above``, fitted again upright."""
         out = np.array(landmarks, dtype=float).reshape(-1, 68, 2)
         if not len(out):
             return out
         roll = np.angle(similarity_to_template(out, self._template)[1])
-        for k in np.flatnonzero(np.abs(roll) > np.deg2rad(self.derotate_above)):
-            out[k] = self._fit_upright(image, box_from_landmarks(out[k]), float(roll[k]))
+        tilted = np.flatnonzero(np.abs(roll) > np.deg2rad(self.derotate_above))
+        if len(tilted):
+            out[tilted] = yield from self._fit(image, box_from_landmarks(out[tilted]), roll[tilted])
         return out
 
-    def _confirm_upright(self, image: np.ndarray, pts: np.ndarray, box: np.ndarray):
+    def _detect_plain(self, image: np.ndarray) -> _Work:
+        """The detector and the landmark model, without the tight-crop fallback."""
+        from ..landmarks import Faces
+
+        boxes, scores = (yield ("find", [image]))[0]
+        boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+        if not len(boxes):
+            return Faces.none()
+        fits = (yield ("fit", [image], [boxes]))[0]
+        return Faces(fits, boxes, np.asarray(scores, dtype=float))
+
+    def _confirm_upright(self, image: np.ndarray, pts: np.ndarray, box: np.ndarray) -> _Work:
         """The detector's score for a tilted tracked face, looked for upright; None if not."""
         import cv2
 
@@ -443,19 +572,13 @@ class FaceTracker:
         # scanned at 640 pixels: detectors that upsample small images do not here
         scale = 640 / crop.shape[0]
         crop = cv2.resize(crop, (640, 640), interpolation=cv2.INTER_AREA)
-        found, scores = self.landmarker.detector.detect([crop])[0]
+        found, scores = (yield ("find", [crop]))[0]
         found = np.asarray(found, dtype=float).reshape(-1, 4)
         if not len(found):
             return None
         iou = box_iou(ubox[None] * scale, found)[0]
         best = int(np.argmax(iou))
         return float(np.asarray(scores)[best]) if iou[best] >= self.min_iou else None
-
-    def _fit_upright(self, image: np.ndarray, box: np.ndarray, roll: float) -> np.ndarray:
-        """Fit a tilted face on a copy of its surroundings turned upright, then map back."""
-        crop, affine, ubox = upright_crop(image, box, roll, context=2.0)
-        pts = self.landmarker.fit([crop], [ubox[None]])[0][0]
-        return (pts - affine[:, 2]) @ affine[:, :2]  # rot.T @ (p - shift), row-wise
 
     def _new_track(self, image, landmarks, box, score, chip=None, embedding=None) -> _Track:
         t = _Track(self._next_id, landmarks, box, face_patch(image, landmarks, self._template))
@@ -468,7 +591,8 @@ class FaceTracker:
         self._tracks.append(t)
         return t
 
-    def _one(self, image: np.ndarray, detected: Any | None) -> tuple[list[TrackedFace], str, str]:
+    def _one(self, image: np.ndarray, detected: Any | None, *, scheduled: bool = False) -> _Work:
+        """One frame (a generator of requests to the landmarker, see :func:`_drive`)."""
         image = np.asarray(image)
         notes: list[str] = []
         for t in self._tracks:
@@ -479,7 +603,7 @@ class FaceTracker:
         failed: list[str] = []
         suspects: set[int] = set()  # tracks whose appearance changed: a cut?
         if live:
-            fits = self._fit_tracked(image, live)
+            fits = yield from self._fit_tracked(image, live)
             for t, pts in zip(live, fits, strict=True):
                 ok, why, box, patch = self._qc(image, t, pts)
                 if ok:
@@ -489,12 +613,16 @@ class FaceTracker:
                     if why.startswith("appearance"):
                         suspects.add(t.track_id)
         searching = not live or any(t.lost for t in self._tracks)
-        if detected is None and (failed or searching):
-            detected = self._detect([image])[0]
+        if detected is None and (scheduled or failed or searching):
+            self.n_detected_frames_ += 1
+            if scheduled:
+                detected = (yield ("detect", [image]))[0]
+            else:  # between keyframes: the detector without the landmarker's tight-crop retry
+                detected = yield from self._detect_plain(image)
         if failed:
             notes.append("re-detected (" + "; ".join(failed) + ")")
         if detected is not None:
-            self._keyframe(image, detected, tracked, suspects, notes)
+            yield from self._keyframe(image, detected, tracked, suspects, notes)
         else:
             for t in live:
                 pts, box, patch = tracked[t.track_id]
@@ -530,10 +658,10 @@ class FaceTracker:
         self.n_frames_ += 1
         return self._result(notes)
 
-    def _keyframe(self, image, detected, tracked, suspects: set[int], notes: list[str]) -> None:
+    def _keyframe(self, image, detected, tracked, suspects: set[int], notes: list[str]) -> _Work:
         """Match the detections to the tracks; new tracks for the rest."""
         boxes = np.asarray(detected.boxes, dtype=float).reshape(-1, 4)
-        landmarks = self._upright_refit(image, detected.landmarks)
+        landmarks = yield from self._upright_refit(image, detected.landmarks)
         ident = _Identities(self._embedder, image, landmarks, boxes)
         tracks = self._tracks
         # where each track is expected: its tracked box on this frame, else its last box
@@ -568,7 +696,7 @@ class FaceTracker:
             if i in matched_t or t.track_id not in tracked:
                 continue
             pts, box, patch = tracked[t.track_id]
-            score = self._confirm_upright(image, pts, box)
+            score = yield from self._confirm_upright(image, pts, box)
             if score is not None:  # a tilted face the detector finds once it is upright
                 t.visible = TrackedFace(t.track_id, pts, box, score, "detected")
                 t.patch = patch
