@@ -411,3 +411,30 @@ def test_relative_mean_over_chunks_equals_the_whole_table_rule(sim_video, tmp_pa
         table.frame[names].to_numpy(float), whole.frame[names].to_numpy(float), atol=tolerance
     )
     assert (table.frame["qc_relative_fallback"] == whole.frame["qc_relative_fallback"]).all()
+
+
+def test_segments_in_lockstep_write_the_same_parts_as_one_by_one(sim_video, tmp_path):
+    """The batched path (for FAN on a GPU) gives the parts :func:`run_segment` gives."""
+    from geoface.video import (
+        Sampling,
+        landmarker_spec,
+        plan_segments,
+        probe_video,
+        resolve_landmarker,
+        run_segment,
+        run_segments_together,
+    )
+
+    video, _ = sim_video
+    info = probe_video(video)
+    kept = Sampling(every=2).select(info.times)
+    _, spec = resolve_landmarker({"name": "dlib", **landmarker_spec(n_jobs=1)})
+    plan = {"segment_frames": 3, "landmarker": spec, "tracker": {"redetect_every": 2}}
+    one = plan_segments(info, kept, tmp_path / "one", **plan)
+    lockstep = plan_segments(info, kept, tmp_path / "lockstep", **plan)
+    assert len(one) == 4
+    parts_one = [run_segment(t) for t in one]
+    parts_lockstep = run_segments_together(lockstep)
+    for a, b in zip(parts_one, parts_lockstep, strict=True):
+        assert a.name == b.name
+        pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))

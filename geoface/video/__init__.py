@@ -38,6 +38,7 @@ from ._segments import (
     read_part_meta,
     resolve_landmarker,
     run_segment,
+    run_segments_together,
 )
 from ._smooth import SMOOTH_METHODS, OneEuro, smooth_landmarks, smooth_tracks
 from ._sources import MediaSources, find_media, holds_videos
@@ -82,6 +83,7 @@ __all__ = [
     "read_part_meta",
     "resolve_landmarker",
     "run_segment",
+    "run_segments_together",
     "smooth_landmarks",
     "smooth_tracks",
     "stitch_tracks",

@@ -78,11 +78,15 @@ def _pool(processes: int):
     return ProcessPoolExecutor(processes, mp_context=context)
 
 
-def _serial(tasks: list, progress: bool, processes: int = 1) -> Iterable[Path]:
-    """Run the segments, in this process or in ``processes`` worker processes, in order."""
+def _serial(tasks: list, progress: bool, processes: int = 1, together: int = 1) -> Iterable[Path]:
+    """Run the segments, in this process or in ``processes`` worker processes, in order.
+
+    ``together > 1`` (a batched landmark model): that many segments advance in
+    lockstep in this process, their landmarker calls batched.
+    """
     from collections import deque
 
-    from ._segments import run_segment
+    from ._segments import run_segment, run_segments_together
 
     bar = None
     if progress and tasks:
@@ -93,8 +97,15 @@ def _serial(tasks: list, progress: bool, processes: int = 1) -> Iterable[Path]:
             bar = tqdm(total=total, unit="frame", desc="video", leave=False)
         except ImportError:  # pragma: no cover - tqdm is a dependency
             bar = None
-    pool = _pool(processes) if processes > 1 and len(tasks) > 1 else None
+    pool = _pool(processes) if processes > 1 and len(tasks) > 1 and together <= 1 else None
     try:
+        if together > 1:
+            for k in range(0, len(tasks), together):
+                group = tasks[k : k + together]
+                yield from run_segments_together(group)
+                if bar is not None:
+                    bar.update(sum(len(t.ordinals) for t in group))
+            return
         if pool is None:
             for task in tasks:
                 yield run_segment(task)
@@ -400,7 +411,11 @@ def extract_videos(
     if run_tasks is not None:
         runner = run_tasks
     else:
-        runner = lambda ts: _serial(ts, progress, max(1, int(processes)))  # noqa: E731
+        # a batched model (FAN) runs segments in lockstep, one batch per frame step
+        together = (
+            max(1, int(getattr(backend, "batch_size", 1) or 1)) if backend.name == "fan" else 1
+        )
+        runner = lambda ts: _serial(ts, progress, max(1, int(processes)), together)  # noqa: E731
     for _ in runner(todo):
         pass
     missing = [t.part for t in tasks if not t.done]

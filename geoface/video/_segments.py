@@ -45,6 +45,7 @@ __all__ = [
     "read_part_meta",
     "resolve_landmarker",
     "run_segment",
+    "run_segments_together",
 ]
 
 #: Columns of a part file, in order (then x_0..x_67, y_0..y_67).
@@ -312,93 +313,39 @@ class _Rows:
         return table.replace_schema_metadata({"geoface": json.dumps(meta, default=str)})
 
 
-def run_segment(task: SegmentTask, landmarker=None) -> Path:
-    """Compute one segment and write its part file atomically; return the part's path.
+def _record(rows: _Rows, info, frame, result) -> None:
+    """The rows of one frame: its faces, or one row with its status."""
+    faces, status, note = result
+    if frame.image is None:  # the decoder's word for it (unreadable_frame, missing_frames)
+        rows.add(frame.ordinal, frame.time_s, None, frame.status, frame.note, None, None, "", None)
+        return
+    if not faces:
+        rows.add(frame.ordinal, frame.time_s, None, status, note, None, None, "", None)
+        return
+    h, w = frame.image.shape[:2]
+    factor = (info.width / w, info.height / h)
+    for face in faces:
+        box = _to_original(np.asarray(face.box, float).reshape(2, 2), factor).ravel()
+        pts = _to_original(np.asarray(face.landmarks, float), factor)
+        rows.add(
+            frame.ordinal, frame.time_s, int(face.track_id), status, note, box, face.score,
+            face.how, pts,
+        )  # fmt: skip
 
-    An existing part is returned as it is (resume). The result depends on the
-    task alone: the tracker starts fresh on the segment's first frame.
 
-    Parameters
-    ----------
-    task : SegmentTask
-    landmarker : Landmarker, optional
-        Default: :func:`get_landmarker` of ``task.landmarker`` (made once per process).
-
-    Returns
-    -------
-    Path
-    """
+def _write_part(task: SegmentTask, rows: _Rows, timings: dict, t0: float, c0: float) -> Path:
     import pyarrow.parquet as pq
 
     from .._atomic import atomic_path
-    from ._decode import read_frames
 
     part = Path(task.part)
-    if part.is_file():
-        return part
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    lm = landmarker if landmarker is not None else get_landmarker(task.landmarker)
-    tracker = make_tracker(lm, task.tracker)
-    tracker.reset()
-    info = task.info
-    rows = _Rows()
-    timings = {"decode_s": 0.0, "landmarks_s": 0.0}
-    pending: list = []
-
-    def flush() -> None:
-        if not pending:
-            return
-        t = time.perf_counter()
-        images = [f.image for f in pending]
-        results = tracker.step(images)
-        timings["landmarks_s"] += time.perf_counter() - t
-        for frame, (faces, status, note) in zip(pending, results, strict=True):
-            h, w = frame.image.shape[:2]
-            factor = (info.width / w, info.height / h)
-            if not faces:
-                rows.add(frame.ordinal, frame.time_s, None, status, note, None, None, "", None)
-                continue
-            for face in faces:
-                box = _to_original(np.asarray(face.box, float).reshape(2, 2), factor).ravel()
-                pts = _to_original(np.asarray(face.landmarks, float), factor)
-                rows.add(
-                    frame.ordinal,
-                    frame.time_s,
-                    int(face.track_id),
-                    status,
-                    note,
-                    box,
-                    face.score,
-                    face.how,
-                    pts,
-                )
-        pending.clear()
-
-    frames = iter(read_frames(info, np.asarray(task.ordinals), max_side=task.max_side))
-    while True:
-        t = time.perf_counter()
-        frame = next(frames, None)
-        timings["decode_s"] += time.perf_counter() - t
-        if frame is None:
-            break
-        if frame.image is None:
-            flush()  # keep the rows in frame order
-            rows.add(
-                frame.ordinal, frame.time_s, None, frame.status, frame.note, None, None, "", None
-            )
-            continue
-        pending.append(frame)
-        if len(pending) >= task.batch:
-            flush()
-    flush()
     timings = {k: round(v, 4) for k, v in timings.items()}
     timings["total_s"] = round(time.perf_counter() - t0, 4)
     # CPU time of this process (all its threads) while the segment ran
     timings["cpu_s"] = round(time.process_time() - c0, 4)
     meta = {
-        "video": info.path,
-        "sha1": info.sha1,
+        "video": task.info.path,
+        "sha1": task.info.sha1,
         "segment": task.index,
         "first": task.first,
         "last": task.last,
@@ -410,6 +357,114 @@ def run_segment(task: SegmentTask, landmarker=None) -> Path:
     with atomic_path(part) as tmp:
         pq.write_table(table, tmp)
     return part
+
+
+def run_segment(task: SegmentTask, landmarker=None) -> Path:
+    """Compute one segment and write its part file atomically; return the part's path.
+
+    An existing part is returned as it is (resume). The result depends on the
+    task alone: the tracker starts fresh on the segment's first frame, and
+    every frame (an undecodable one too) advances it.
+
+    Parameters
+    ----------
+    task : SegmentTask
+    landmarker : Landmarker, optional
+        Default: :func:`get_landmarker` of ``task.landmarker`` (made once per process).
+
+    Returns
+    -------
+    Path
+    """
+    from ._decode import read_frames
+
+    part = Path(task.part)
+    if part.is_file():
+        return part
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    lm = landmarker if landmarker is not None else get_landmarker(task.landmarker)
+    tracker = make_tracker(lm, task.tracker)
+    tracker.reset()
+    rows = _Rows()
+    timings = {"decode_s": 0.0, "landmarks_s": 0.0}
+    pending: list = []
+
+    def flush() -> None:
+        if pending:
+            t = time.perf_counter()
+            results = tracker.step([f.image for f in pending])
+            timings["landmarks_s"] += time.perf_counter() - t
+            for frame, result in zip(pending, results, strict=True):
+                _record(rows, task.info, frame, result)
+            pending.clear()
+
+    frames = iter(read_frames(task.info, np.asarray(task.ordinals), max_side=task.max_side))
+    while True:
+        t = time.perf_counter()
+        frame = next(frames, None)
+        timings["decode_s"] += time.perf_counter() - t
+        if frame is None:
+            break
+        pending.append(frame)
+        if len(pending) >= task.batch:
+            flush()
+    flush()
+    return _write_part(task, rows, timings, t0, c0)
+
+
+def run_segments_together(tasks: list[SegmentTask], landmarker=None) -> list[Path]:
+    """Compute several segments in lockstep, their landmarker calls batched; write their parts.
+
+    For a batched landmark model (FAN on a GPU): each segment keeps its own
+    tracker, and every frame step advances all of them at once
+    (:meth:`FaceTracker.step_together`), so fits and detections go to the
+    model as one batch. Each part is the same as :func:`run_segment` writes.
+
+    Parameters
+    ----------
+    tasks : list of SegmentTask
+        Segments sharing one landmarker spec (those done already are skipped).
+    landmarker : Landmarker, optional
+
+    Returns
+    -------
+    list of Path
+        The part of each task, in order.
+    """
+    from ._decode import read_frames
+    from ._track import FaceTracker
+
+    todo = [t for t in tasks if not Path(t.part).is_file()]
+    if todo:
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        lm = landmarker if landmarker is not None else get_landmarker(todo[0].landmarker)
+        active = []
+        for task in todo:
+            tracker = make_tracker(lm, task.tracker)
+            tracker.reset()
+            frames = iter(read_frames(task.info, np.asarray(task.ordinals), max_side=task.max_side))
+            active.append((task, tracker, frames, _Rows()))
+        timings = {"decode_s": 0.0, "landmarks_s": 0.0}
+        while active:
+            t = time.perf_counter()
+            step = [(a, next(a[2], None)) for a in active]
+            timings["decode_s"] += time.perf_counter() - t
+            for (task, _, _, rows), frame in step:
+                if frame is None:  # this segment is done
+                    share = {k: v / max(1, len(todo)) for k, v in timings.items()}
+                    _write_part(task, rows, share, t0, c0)
+            step = [(a, f) for a, f in step if f is not None]
+            active = [a for a, _ in step]
+            if not step:
+                break
+            t = time.perf_counter()
+            results = FaceTracker.step_together([a[1] for a in active], [f.image for _, f in step])
+            timings["landmarks_s"] += time.perf_counter() - t
+            for ((task, _, _, rows), frame), result in zip(step, results, strict=True):
+                _record(rows, task.info, frame, result)
+    return [Path(t.part) for t in tasks]
 
 
 def read_part_meta(path: str | Path) -> dict:
