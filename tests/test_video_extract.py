@@ -438,3 +438,35 @@ def test_segments_in_lockstep_write_the_same_parts_as_one_by_one(sim_video, tmp_
     for a, b in zip(parts_one, parts_lockstep, strict=True):
         assert a.name == b.name
         pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
+
+
+def test_no_cache_leaves_no_parts_and_an_empty_range_is_one_row(sim_video, tmp_path):
+    video, _ = sim_video
+    result = _extract(video, tmp_path / "f.parquet", use_cache=False, every=10)
+    assert pd.read_parquet(result.path)["frame"].tolist() == [0, 10]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "f.featuremap.csv",
+        "f.landmarks.parquet",
+        "f.meta.json",
+        "f.parquet",
+    ]
+    late = _extract(video, tmp_path / "g.parquet", start=5.0)
+    frame = pd.read_parquet(late.path)
+    assert frame["qc_status"].tolist() == ["empty_video"] and frame["frame"].tolist() == [-1]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--smooth-beta", "2"], "without --smooth"),
+        (["--relative", "first"], "--relative first"),
+        (["--smooth", "savgol", "--smooth-beta", "2"], "no parameter"),
+        (["--mesh", "fit"], "--mesh fit"),
+    ],
+)
+def test_video_option_mistakes_are_one_line_errors(sim_video, tmp_path, capsys, extra, message):
+    video, _ = sim_video
+    code = main(["extract", str(video), "--out", str(tmp_path / "f.parquet"), *extra])
+    err = capsys.readouterr().err
+    assert code != 0 and message in err and "Traceback" not in err
+    assert not (tmp_path / "f.parquet").exists()
