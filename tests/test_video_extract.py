@@ -220,7 +220,7 @@ def test_cli_extract_video_and_overlay(sim_video, tmp_path, capsys):
     )
     assert code == 0
     printed = capsys.readouterr().out
-    assert "10 rows from 1 videos" in printed and "overlay video" in printed
+    assert "10 rows from 1 video →" in printed and "overlay video" in printed
     with av.open(str(overlay)) as container:
         n = sum(1 for _ in container.decode(video=0))
     assert n == 10

@@ -377,9 +377,8 @@ def run_videos(args) -> int:
         say=None if args.quiet else print,
     )
     counts = ", ".join(f"{k} {v}" for k, v in result.qc_counts.items())
-    what = f"{result.n_videos} videos" + (
-        f" and {result.n_images} images" if result.n_images else ""
-    )
+    nv, ni = result.n_videos, result.n_images
+    what = f"{nv} video{'s' * (nv != 1)}" + (f" and {ni} image{'s' * (ni != 1)}" if ni else "")
     print(f"{result.n_rows} rows from {what} → {result.path}: {counts}")
     for line in result.lines:
         print(line)

@@ -335,9 +335,10 @@ def extract_videos(
     batch = max(1, int(getattr(backend, "batch_size", 1) or 1), 8 if backend.name == "dlib" else 1)
 
     n_videos = sources.n_videos
+    n_img = len(sources) - n_videos
     header = (
-        f"{n_videos} videos"
-        + (f" and {len(sources) - n_videos} images" if len(sources) > n_videos else "")
+        f"{n_videos} video{'s' * (n_videos != 1)}"
+        + (f" and {n_img} image{'s' * (n_img != 1)}" if n_img else "")
         + f" from {input}; landmarker {backend.choice or backend.name}; sampling "
         + sampling.describe()
     )
