@@ -56,15 +56,23 @@ SMOOTHERS: dict[str, str] = {
 
 
 def _median_smooth(p: np.ndarray, first: np.ndarray, last: np.ndarray, w: int) -> np.ndarray:
-    """Running median of ``p`` (n, C) over ``w`` frames, clamped to each row's piece."""
+    """Running median of ``p`` (n, C) over ``w`` frames, clamped to each row's piece.
+
+    The whole array is filtered at once; rows whose window would reach past their
+    piece's ends are then recomputed with the window clamped (edge values repeated).
+    """
+    from scipy.ndimage import median_filter
+
     half = w // 2
-    out = np.empty_like(p)
+    out = median_filter(p, size=(w, 1), mode="nearest")
+    rows = np.arange(len(p))
+    near = np.flatnonzero((rows - first < half) | (last - rows < half))
     offsets = np.arange(-half, half + 1)
     step = max(1, 4_000_000 // max(1, w * p.shape[1]))
-    for a in range(0, len(p), step):
-        rows = np.arange(a, min(a + step, len(p)))
-        idx = np.clip(rows[:, None] + offsets[None, :], first[rows, None], last[rows, None])
-        out[rows] = np.median(p[idx], axis=1)
+    for a in range(0, len(near), step):
+        r = near[a : a + step]
+        idx = np.clip(r[:, None] + offsets[None, :], first[r, None], last[r, None])
+        out[r] = np.median(p[idx], axis=1)
     return out
 
 
