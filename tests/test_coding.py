@@ -175,6 +175,19 @@ def test_boris_aggregated_export(tmp_path):
     assert events["offset_s"].iloc[0] == 2.0 and events["video"].iloc[0] == "infant01/visit1.mp4"
 
 
+def test_boris_time_offset_is_taken_off(tmp_path):
+    # BORIS records media time + the observation's time offset
+    text = (
+        "Observation id\tTime offset (s)\tSubject\tBehavior\tBehavior type\tTime\tMedia file name\n"
+        "visit1\t10.0\t\tsmile\tSTART\t11.000\tvisit1.mp4\n"
+        "visit1\t10.0\t\tsmile\tSTOP\t12.500\tvisit1.mp4\n"
+    )
+    path = tmp_path / "offset.tsv"
+    path.write_text(text, encoding="utf-8")
+    events = read_boris(path)
+    assert events.loc[0, ["onset_s", "offset_s", "status"]].tolist() == [1.0, 2.5, "ok"]
+
+
 def test_not_a_boris_file_is_one_line(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")

@@ -178,7 +178,9 @@ def read_boris(path: str | os.PathLike) -> pd.DataFrame:
     name`` (``Media file path`` in older versions; else ``Source``), ``Subject``,
     ``Behavior``, ``Time`` and the status in ``Behavior type`` (``Status`` in
     older versions). STARTs and STOPs are paired in time order per observation,
-    subject and behaviour. *Aggregated events*: one row per event with ``Start
+    subject and behaviour. A ``Time offset (s)`` (BORIS adds the observation's
+    offset to the media time) is subtracted, so that times are the video's own.
+    *Aggregated events*: one row per event with ``Start
     (s)`` and ``Stop (s)`` (``Behavior type`` STATE or POINT). Header lines that
     older versions write above the table are skipped. A video is named by the
     media file, else the observation id.
@@ -220,6 +222,12 @@ def _cell(row: list[str], i: int | None) -> str:
     return row[i].strip() if i is not None and i < len(row) else ""
 
 
+def _offset(row: list[str], header: list[str]) -> float:
+    """BORIS's observation time offset (event time = media time + offset); 0 when absent."""
+    value = parse_time(_cell(row, _column(header, "Time offset (s)", "Time offset")))
+    return value if np.isfinite(value) else 0.0
+
+
 def _boris_aggregated(header, body, start) -> pd.DataFrame:
     ev = _events()
     i_beh, i_subj = _column(header, "Behavior"), _column(header, "Subject")
@@ -228,9 +236,10 @@ def _boris_aggregated(header, body, start) -> pd.DataFrame:
     for k, row in enumerate(body):
         if not any(c.strip() for c in row):
             continue
-        onset = parse_time(_cell(row, i_on))
+        shift = _offset(row, header)
+        onset = parse_time(_cell(row, i_on)) - shift
         kind = _cell(row, i_type).upper()
-        offset = onset if kind == "POINT" else parse_time(_cell(row, i_off))
+        offset = onset if kind == "POINT" else parse_time(_cell(row, i_off)) - shift
         _append(ev, _boris_media(row, header), onset, offset, _cell(row, i_beh))
         ev["subject"].append(_cell(row, i_subj))
         ev["source_row"].append(start + 2 + k)
@@ -264,7 +273,7 @@ def _boris_tabular(header, body, start) -> pd.DataFrame:
     for k, row in enumerate(body):
         if not any(c.strip() for c in row):
             continue
-        records.append((parse_time(_cell(row, i_time)), k, row))
+        records.append((parse_time(_cell(row, i_time)) - _offset(row, header), k, row))
     # pair in time order (rows with no time keep their file order, at the end)
     records.sort(key=lambda r: (np.isnan(r[0]), r[0] if np.isfinite(r[0]) else 0.0, r[1]))
     for t, k, row in records:
