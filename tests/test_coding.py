@@ -253,6 +253,10 @@ def test_plain_event_csv_and_its_required_columns(tmp_path):
     bad.write_text("video,start,end,label\n", encoding="utf-8")
     with pytest.raises(GeofaceError, match=r"onset_s.*offset_s"):
         read_events_csv(bad)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(GeofaceError, match="is empty"):
+        read_events_csv(empty)
 
 
 def test_read_coding_reads_a_folder_of_elan_files(tmp_path):
@@ -331,6 +335,25 @@ def test_video_names_match_ids_paths_and_stems():
     assert out["video"].tolist()[:4] == ["site/a/v1", "site/a/v1", "site/b/v2", "site/b/v2"]
     assert out["status"].tolist() == ["ok"] * 4 + ["unknown_video"] * 3
     assert "several videos" in out["note"].iloc[4]
+
+
+def test_events_made_by_hand_get_their_statuses_from_the_times():
+    frames = frame_table(videos=("v",), seconds=2.0)
+    events = pd.DataFrame(
+        {
+            "video": ["v", "v", "v"],
+            "onset_s": [0.0, 1.0, "later"],
+            "offset_s": [0.5, 1.0, 2.0],
+            "label": ["Smile", "x", "y"],
+            "coder": ["A", "B", "C"],
+        }
+    )
+    labels, _, counts = label_frames(frames, events)
+    assert counts["events"] == {"ok": 1, "point_event": 1, "bad_times": 1}
+    assert (labels[:15] == "smile").all() and labels[15:].isna().all()
+    resolved = resolve_events(events, frames)
+    assert resolved["coder"].tolist() == ["A", "B", "C"]
+    assert resolved["source_row"].tolist() == [2, 3, 4]
 
 
 def test_frames_without_time_stay_unlabelled():

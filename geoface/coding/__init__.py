@@ -23,6 +23,7 @@ from ._label import label_frames, resolve_events
 from ._read import (
     CODING_LAYOUTS,
     EVENT_COLUMNS,
+    complete_events,
     parse_time,
     read_boris,
     read_coding,
@@ -47,6 +48,7 @@ __all__ = [
     "EVENT_STATUSES",
     "SEGMENT_COLUMNS",
     "SMOOTHERS",
+    "complete_events",
     "event_agreement",
     "frame_agreement",
     "label_frames",

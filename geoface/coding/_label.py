@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
+from ._read import complete_events
 
 __all__ = ["label_frames", "resolve_events"]
 
@@ -108,7 +109,8 @@ def resolve_events(events: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     events : DataFrame
-        From a reader (:func:`geoface.coding.read_coding`).
+        From a reader (:func:`geoface.coding.read_coding`), or made by hand with
+        ``video, onset_s, offset_s, label`` (statuses are then given from the times).
     frames : DataFrame
         A frame table (``video``, ``time_s``, optional ``path``).
 
@@ -118,7 +120,7 @@ def resolve_events(events: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
         A copy of ``events`` whose ``video`` is the frame table's id (where
         matched), with the name the file gave in ``source_video``.
     """
-    out = events.copy()
+    out = complete_events(events).copy()
     index = _VideoIndex(frames)
     names = out["video"].astype(object).where(out["video"].notna(), "")
     unique = pd.unique(names)

@@ -30,6 +30,7 @@ from ..labels import normalise_label
 __all__ = [
     "CODING_LAYOUTS",
     "EVENT_COLUMNS",
+    "complete_events",
     "parse_time",
     "read_boris",
     "read_coding",
@@ -50,6 +51,7 @@ CODING_LAYOUTS: dict[str, str] = {
 }
 
 _CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d+(?:[.,]\d*)?)\s*$")
+_PLAIN = "video, onset_s, offset_s, label"
 _MISSING = {"", "na", "nan", "n/a", "none", "null", "not found"}
 
 
@@ -111,6 +113,32 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     labels = frame["label"].to_numpy(dtype=object)
     frame["label"] = [normalise_label(v) if isinstance(v, str) else v for v in labels]
     return frame.loc[:, list(EVENT_COLUMNS)].reset_index(drop=True)
+
+
+def complete_events(events: pd.DataFrame) -> pd.DataFrame:
+    """An events table made by hand (``video, onset_s, offset_s, label``) with every column.
+
+    Missing ``subject``, ``source_row`` (the row's position + 2, as in a CSV with a
+    header) and ``note`` are filled; a missing ``status`` is given from the times
+    (``ok``, ``point_event``, ``bad_times``). Tables from the readers pass unchanged.
+    """
+    missing = [c for c in ("video", "onset_s", "offset_s", "label") if c not in events.columns]
+    if missing:
+        raise GeofaceError(f"the events lack the column(s) {missing}")
+    if all(c in events.columns for c in EVENT_COLUMNS):
+        return events
+    out = events.copy()
+    out["onset_s"] = _times(out["onset_s"])
+    out["offset_s"] = _times(out["offset_s"])
+    defaults = {"subject": "", "source_row": np.arange(len(out)) + 2, "note": ""}
+    for column, value in defaults.items():
+        if column not in out.columns:
+            out[column] = value
+    extra = [c for c in out.columns if c not in EVENT_COLUMNS]
+    if "status" in out.columns:
+        return out.loc[:, [*EVENT_COLUMNS, *extra]]
+    out["status"] = ""
+    return pd.concat([_finish(out), out[extra].reset_index(drop=True)], axis=1)
 
 
 def _events() -> dict[str, list]:
@@ -453,14 +481,16 @@ def read_events_csv(path: str | os.PathLike) -> pd.DataFrame:
     """
     path = Path(path)
     text = _text_of(path)
-    first = text.splitlines()[0] if text.strip() else ""
+    if not text.strip():
+        raise GeofaceError(f"{path} is empty; a plain event CSV has the columns {_PLAIN}")
+    first = text.splitlines()[0]
     frame = pd.read_csv(io.StringIO(text), sep=_delimiter(first), dtype=str, keep_default_na=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in ("video", "onset_s", "offset_s", "label") if c not in frame.columns]
     if missing:
         raise GeofaceError(
             f"{path} lacks the column(s) {missing}; a plain event CSV has the columns "
-            "video, onset_s, offset_s, label (times in seconds)"
+            f"{_PLAIN} (times in seconds)"
         )
     out = pd.DataFrame(
         {
