@@ -22,6 +22,7 @@ from geoface.coding import (
     read_events_csv,
     resolve_events,
     segments_from_proba,
+    write_segments,
     write_segments_boris,
     write_segments_csv,
     write_segments_elan,
@@ -477,6 +478,13 @@ def test_segments_round_trip_through_boris_elan_and_csv(tmp_path):
     with pytest.raises(GeofaceError, match="video="):
         write_segments_elan(two, tmp_path / "x.txt")
     assert len(read_elan(write_segments_elan(two, tmp_path / "w.txt", video="w"))) == len(seg)
+
+    written = write_segments(two, tmp_path / "elan", "elan")
+    assert [p.name for p in written] == ["v.txt", "w.txt"]
+    with pytest.raises(GeofaceError, match="give a folder"):
+        write_segments(two, tmp_path / "elan.txt", "elan")
+    with pytest.raises(GeofaceError, match="format='praat'"):
+        write_segments(two, tmp_path / "x", "praat")
 
     plain = read_events_csv(write_segments_csv(seg, tmp_path / "seg.csv"))
     np.testing.assert_allclose(plain["offset_s"], seg["offset_s"], rtol=1e-5)

@@ -9,8 +9,9 @@
   offset``), with a status for every event and every frame.
 * :func:`segments_from_proba`: per-frame class probabilities → segments (onset,
   offset, class, peak probability, duration), optionally smoothed.
-* Writers (:func:`write_segments_boris`, :func:`write_segments_elan`,
-  :func:`write_segments_csv`): segments as files BORIS and ELAN open.
+* Writers (:func:`write_segments` for any of :data:`SEGMENT_FORMATS`,
+  :func:`write_segments_boris`, :func:`write_segments_elan`, :func:`write_segments_csv`):
+  segments as files BORIS and ELAN open.
 * :func:`event_agreement` and :func:`frame_agreement`: predicted segments against
   coded events (onset tolerance, one-to-one matches) and frame labels.
 
@@ -34,6 +35,8 @@ from ._segments import SEGMENT_COLUMNS, SMOOTHERS, segments_from_proba
 from ._write import (
     BORIS_COLUMNS,
     ELAN_COLUMNS,
+    SEGMENT_FORMATS,
+    write_segments,
     write_segments_boris,
     write_segments_csv,
     write_segments_elan,
@@ -47,6 +50,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "EVENT_STATUSES",
     "SEGMENT_COLUMNS",
+    "SEGMENT_FORMATS",
     "SMOOTHERS",
     "complete_events",
     "event_agreement",
@@ -59,6 +63,7 @@ __all__ = [
     "read_events_csv",
     "resolve_events",
     "segments_from_proba",
+    "write_segments",
     "write_segments_boris",
     "write_segments_csv",
     "write_segments_elan",

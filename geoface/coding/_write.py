@@ -32,6 +32,8 @@ from ._segments import SEGMENT_COLUMNS
 __all__ = [
     "BORIS_COLUMNS",
     "ELAN_COLUMNS",
+    "SEGMENT_FORMATS",
+    "write_segments",
     "write_segments_boris",
     "write_segments_csv",
     "write_segments_elan",
@@ -56,6 +58,54 @@ ELAN_COLUMNS = (
     "Duration - ss.msec",
     "Annotation",
 )
+
+
+#: ``format=`` of :func:`write_segments` → what it writes.
+SEGMENT_FORMATS: dict[str, str] = {
+    "csv": "plain CSV: video, track_id, onset_s, offset_s, label, peak_proba, duration_s, n_frames",
+    "boris": "BORIS tabular-events layout (START/STOP rows); .tsv for tab-separated",
+    "elan": "tab-delimited text for ELAN's import; several videos: a folder, one file per video",
+}
+
+
+def write_segments(
+    segments: pd.DataFrame, path: str | os.PathLike, format: str = "csv"
+) -> list[Path]:
+    """Write segments in one of :data:`SEGMENT_FORMATS`; return the files written.
+
+    For ``"elan"`` with segments of several videos, ``path`` is a folder that
+    receives one ``<video id>.txt`` per video (``/`` in the id written as ``__``).
+
+    Parameters
+    ----------
+    segments : DataFrame
+        From :func:`geoface.coding.segments_from_proba`.
+    path : path-like
+    format : {"csv", "boris", "elan"}
+
+    Returns
+    -------
+    list of Path
+    """
+    if format not in SEGMENT_FORMATS:
+        raise GeofaceError(f"format={format!r} is not one of {sorted(SEGMENT_FORMATS)}")
+    if format == "csv":
+        return [write_segments_csv(segments, path)]
+    if format == "boris":
+        return [write_segments_boris(segments, path)]
+    seg = _check(segments)
+    videos = sorted(seg["video"].astype(str).unique())
+    if len(videos) <= 1:
+        return [write_segments_elan(seg, path)]
+    folder = Path(path)
+    if folder.suffix:
+        raise GeofaceError(
+            f"the segments hold {len(videos)} videos and ELAN takes one file per video: give "
+            f"a folder (no extension) instead of {folder}"
+        )
+    return [
+        write_segments_elan(seg, folder / (v.replace("/", "__") + ".txt"), video=v) for v in videos
+    ]
 
 
 def _check(segments: pd.DataFrame) -> pd.DataFrame:
