@@ -220,6 +220,12 @@ def test_elan_export_without_headers_two_time_formats_and_participant(tmp_path):
     assert read_elan(path, tier="Gaze")["video"].tolist() == ["visit1"]
 
 
+def test_elan_export_without_headers_in_msec(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("Expression\t1000\t2500\t1500\tsmile\n", encoding="utf-8")
+    assert read_elan(path).loc[0, ["onset_s", "offset_s"]].tolist() == [1.0, 2.5]
+
+
 def test_elan_export_with_headers_and_msec(tmp_path):
     text = (
         "Tier\tBegin Time - msec\tEnd Time - msec\tDuration - msec\tAnnotation\n"

@@ -347,6 +347,14 @@ def _is_time(text: str) -> bool:
     return bool(_CLOCK.match(text)) or bool(re.fullmatch(r"-?\d+(?:\.\d*)?", text))
 
 
+def _elan_time(text: str) -> float:
+    """ELAN writes ``ss.msec`` with a decimal point and ``msec`` as a whole number."""
+    text = text.strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text) / 1000.0
+    return parse_time(text)
+
+
 def read_elan(
     path: str | os.PathLike, *, tier: str | None = None, video: str | None = None
 ) -> pd.DataFrame:
@@ -356,8 +364,9 @@ def read_elan(
 
     * **without column headers** (ELAN's default): each line is ``tier,
       [participant], begin, end, [duration], annotation``; the times are in
-      ``hh:mm:ss.ms`` or ``ss.msec``; where several time formats were ticked,
-      the first of each group (begin, end) is used.
+      ``hh:mm:ss.ms``, ``ss.msec`` (``1.250``) or ``msec`` (a whole number,
+      ``1250``); where several time formats were ticked, the first of each group
+      (begin, end) is used. SMPTE time codes (``hh:mm:ss:ff``) are not read.
     * **with column headers**: ``Tier`` (or the first column), ``Begin Time -
       ss.msec`` / ``Begin Time - hh:mm:ss.ms`` (``msec`` is divided by 1000),
       the matching ``End Time - …`` and ``Annotation`` (or the last column).
@@ -434,7 +443,7 @@ def read_elan(
             else:
                 group = 0
             if group:
-                on, off = parse_time(times[0]), parse_time(times[group])
+                on, off = _elan_time(times[0]), _elan_time(times[group])
             else:
                 on = off = float("nan")
             parsed.append((tier_name, others[0] if others else "", on, off, annotation, k + 1))
