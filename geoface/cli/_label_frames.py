@@ -17,8 +17,8 @@ def add_parser(sub) -> None:
         "the event that holds it (onset ≤ t < offset). Frames inside events of different "
         "labels are 'overlapping', frames inside none 'unlabelled' (both without label); the "
         "column label_status says which. Every event keeps a status (ok, point_event, "
-        "overlapping, outside_video, unknown_video, bad_times) in OUT_STEM.events.csv; the "
-        f"counts are printed. Layouts — {layouts}.",
+        "outside_video, unknown_video, bad_times) in OUT_STEM.events.csv; the counts are "
+        f"printed. Layouts — {layouts}.",
     )
     p.add_argument("frames", type=Path, metavar="FRAMES", help="frame table (.parquet or .csv)")
     p.add_argument(

@@ -46,7 +46,7 @@ CODING_LAYOUTS: dict[str, str] = {
     "boris": "a BORIS export: tabular events (Time, Behavior type/Status START·STOP·POINT) "
     "or aggregated events (Start (s), Stop (s)), CSV or TSV",
     "elan": "an ELAN tab-delimited text export (tier, [participant], begin, end, [duration], "
-    "annotation; times in seconds or hh:mm:ss.ms), with or without column headers",
+    "annotation; times in ss.msec, hh:mm:ss.ms or msec), with or without column headers",
     "events": "a plain CSV: video, onset_s, offset_s, label (subject optional)",
 }
 
