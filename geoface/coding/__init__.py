@@ -20,17 +20,11 @@ Statuses: :data:`geoface.statuses.EVENT_STATUSES`.
 
 from ..statuses import EVENT_STATUSES
 from ._agreement import AGREEMENT_COLUMNS, event_agreement, frame_agreement
+from ._boris import read_boris
+from ._common import EVENT_COLUMNS, complete_events, parse_time
+from ._elan import read_elan
 from ._label import label_frames, resolve_events
-from ._read import (
-    CODING_LAYOUTS,
-    EVENT_COLUMNS,
-    complete_events,
-    parse_time,
-    read_boris,
-    read_coding,
-    read_elan,
-    read_events_csv,
-)
+from ._read import CODING_LAYOUTS, read_coding, read_events_csv
 from ._segments import SEGMENT_COLUMNS, SMOOTHERS, segments_from_proba
 from ._write import (
     BORIS_COLUMNS,

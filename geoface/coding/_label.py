@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
-from ._read import complete_events
+from ._common import complete_events
 
 __all__ = ["label_frames", "resolve_events"]
 
