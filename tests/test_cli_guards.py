@@ -235,6 +235,7 @@ _REQUIRED = {
     "extract": ["x", "--out", "y"],
     "score-landmarks": ["x", "--truth", "t", "--out", "y"],
     "explain": ["r", "--out", "y"],
+    "label-frames": ["x", "--coding", "c", "--layout", "events", "--out", "y"],
 }
 
 

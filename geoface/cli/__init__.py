@@ -20,6 +20,7 @@ __all__ = ["build_parser", "main"]
 COMMANDS = {
     "datasets": "_datasets",
     "manifest": "_manifest",
+    "label-frames": "_label_frames",
     "simulate": "_simulate",
     "extract": "_extract",
     "score-landmarks": "_score_landmarks",

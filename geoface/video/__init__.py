@@ -10,6 +10,9 @@ and write frame tables (one row per sampled frame and kept face).
 
     extract_videos("session.mp4", "frames.parquet")   # the whole of 'geoface extract'
 
+:class:`FaceTracker` detects faces on keyframes and tracks them in between;
+:func:`smooth_landmarks` filters landmark tracks on request.
+
 Importing this package imports NumPy; :mod:`geoface` itself imports it only on use.
 """
 
