@@ -209,8 +209,8 @@ def report(name: str, rec: dict) -> None:
     print(f"  end to end  {rate(t['total_s'])} frames/s  ({t['total_s']:.1f} s)")
     print(f"  probe       {rate(t['probe_s'])} frames/s  ({t['probe_s']:.2f} s; whole-file index)")
     print(f"  segments    {rate(t['segments_s'])} frames/s  (wall, all processes)")
-    print(f"    decode    {rate(t['decode_s'])} frames/s  (CPU time summed over segments)")
-    print(f"    landmarks {rate(t['landmarks_s'])} frames/s  (detect + track, summed)")
+    print(f"    decode    {rate(t['decode_s'])} frames/s  (per process: time summed over segments)")
+    print(f"    landmarks {rate(t['landmarks_s'])} frames/s  (per process: detect + track, summed)")
     print(f"  merge       {rate(t['merge_s'])} frames/s  (stitch, features, Parquet)")
     seg_cpu = t.get("segments_cpu_s")
     if seg_cpu:
