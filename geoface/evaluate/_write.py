@@ -71,11 +71,16 @@ def write_evaluation(
     overwrite: bool = False,
     command: Sequence[str] | None = None,
     sources: dict | None = None,
+    events=None,
 ) -> Path:
     """Write ``metrics.json``, ``metrics_by_<column>.csv``/``.md``, ``report.md``,
     ``evaluated_rows.csv``, ``evaluate.json`` and ``figures/`` into ``out``.
 
-    The folder is staged under a temporary name and renamed into place.
+    The folder is staged under a temporary name and renamed into place. With
+    ``events`` (an :class:`geoface.evaluate.EventEvaluation`, predictions on
+    frames against a coding file), ``event_agreement.csv``, ``segments.csv``
+    and ``events.csv`` (every coded event with its status) are written too and
+    its options and counts go into ``evaluate.json`` under ``events``.
 
     Returns
     -------
@@ -109,8 +114,14 @@ def write_evaluation(
         fig = plot_confusion_matrix(cm["counts"], cm["labels"], title="all scored rows")
         save_figure(fig, tmp / "figures" / "confusion_matrix")
         plt.close(fig)
+        extra = {}
+        if events is not None:  # predictions on frames against a coding file
+            events.agreement.to_csv(tmp / "event_agreement.csv", index=False, float_format="%.6g")
+            events.segments.to_csv(tmp / "segments.csv", index=False, float_format="%.6f")
+            events.events.to_csv(tmp / "events.csv", index=False, float_format="%.6f")
+            extra["events"] = events.info
         write_json(
             tmp / "evaluate.json",
-            {**run_header(command), "inputs": dict(sources or {}), **ev.info},
+            {**run_header(command), "inputs": dict(sources or {}), **ev.info, **extra},
         )
     return Path(out)
