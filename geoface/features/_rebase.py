@@ -92,6 +92,15 @@ class _Source:
 
     def features(self, names: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
         start = 0
+        if self.format == "parquet":
+            batches = self.file.iter_batches(batch_size=self.batch_rows, columns=list(names))
+            for batch in batches:
+                X = np.empty((batch.num_rows, len(names)))
+                for j, column in enumerate(batch.columns):
+                    X[:, j] = column.to_numpy(zero_copy_only=False)
+                yield start, X
+                start += len(X)
+            return
         for frame in self.frames(names):
             X = frame[list(names)].to_numpy(dtype=float)
             yield start, X
@@ -116,13 +125,9 @@ def _read_info(path: Path) -> dict:
 
 def _group_codes(index: pd.DataFrame, by: Sequence[str]) -> np.ndarray:
     """One code per row for the combination of ``by`` values; -1 where one is missing."""
-    missing = index[list(by)].isna().any(axis=1).to_numpy()
-    key = index[list(by)].astype(str).agg("\x1f".join, axis=1) if len(by) > 1 else None
-    values = key if key is not None else index[by[0]].astype(str)
-    codes, _ = pd.factorize(values)
-    codes = codes.astype(np.int64)
-    codes[missing] = -1
-    return codes
+    keys = index[list(by)].astype(object).where(index[list(by)].notna(), None)
+    codes = keys.groupby(list(by), sort=False, dropna=True).ngroup()
+    return codes.fillna(-1).to_numpy(dtype=np.int64)
 
 
 def _check_time_order(codes: np.ndarray, t: np.ndarray, usable: np.ndarray, order: str) -> None:

@@ -204,7 +204,10 @@ def plot_region_time(
     Returns
     -------
     Figure
+        Times without values (frames that failed QC, or were not explained)
+        are grey.
     """
+    import matplotlib
     import matplotlib.pyplot as plt
 
     if {"time_s", "region", "value"} <= set(values.columns):
@@ -217,19 +220,25 @@ def plot_region_time(
         raise GeofaceError("no region values to draw")
     wide = wide.sort_index()
     t = wide.index.to_numpy(dtype=float)
-    M = wide.to_numpy(dtype=float).T
+    steps = np.diff(t)
+    step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
+    # a regular time grid, so that frames without values (QC gaps) show as gaps
+    slot = np.rint((t - t[0]) / step).astype(int)
+    M = np.full((len(wide.columns), int(slot.max()) + 1 if len(slot) else 0), np.nan)
+    M[:, slot] = wide.to_numpy(dtype=float).T
+    t = t[0] + step * np.arange(M.shape[1])
     lim = float(np.nanmax(np.abs(M))) if np.isfinite(M).any() else 1.0
     lim = lim or 1.0
     if ax is None:
         fig, ax = plt.subplots(figsize=(10, 0.3 * len(wide.columns) + 1.4), layout="constrained")
     else:
         fig = ax.figure
-    step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     extent = (t[0] - step / 2, t[-1] + step / 2, len(wide.columns) - 0.5, -0.5)
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.85")
     im = ax.imshow(
         np.ma.masked_invalid(M),
         aspect="auto",
-        cmap="RdBu_r",
+        cmap=cmap,
         vmin=-lim,
         vmax=lim,
         extent=extent,
