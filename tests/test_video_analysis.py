@@ -279,3 +279,14 @@ def test_region_contributions_over_time_as_a_heat_map(run_dir, frames, tmp_path)
     fig = plot_region_time(long, title="happy")
     written = save_figure(fig, tmp_path / "regions", formats=("png",), dpi=80)
     assert written[0].stat().st_size > 5_000
+
+
+def test_rebase_reads_and_writes_csv_as_parquet(tmp_path, frames):
+    table = FeatureTable.read(frames)
+    csv = tmp_path / "frames.csv"
+    table.write(csv)
+    rebase_frames(frames, tmp_path / "a.parquet", rule="quiet", batch_rows=50)
+    rebase_frames(csv, tmp_path / "b.csv", rule="quiet", batch_rows=50)
+    a, b = FeatureTable.read(tmp_path / "a.parquet"), FeatureTable.read(tmp_path / "b.csv")
+    np.testing.assert_allclose(a.features, b.features, atol=1e-6, equal_nan=True)  # CSV: 10 digits
+    assert a.frame["qc_relative_reference"].tolist() == b.frame["qc_relative_reference"].tolist()

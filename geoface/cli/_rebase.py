@@ -8,7 +8,7 @@ from ._argtypes import positive_float, positive_int
 
 
 def add_parser(sub) -> None:
-    from ..features import QUIET_FRACTION, QUIET_MIN_FRAMES, RELATIVE_RULES
+    from ..features import QUIET_FRACTION, QUIET_MIN_FRAMES
 
     p = sub.add_parser(
         "rebase",
@@ -28,7 +28,10 @@ def add_parser(sub) -> None:
     p.add_argument("frames", type=Path, metavar="FRAMES", help="frame table (.parquet or .csv)")
     p.add_argument("--out", required=True, type=Path, help="the new frame table")
     p.add_argument(
-        "--rule", choices=tuple(RELATIVE_RULES), default="quiet", help="baseline (default quiet)"
+        "--rule",
+        choices=("quiet", "marked", "first", "mean"),
+        default="quiet",
+        help="baseline (default quiet)",
     )
     p.add_argument(
         "--by",
