@@ -162,10 +162,32 @@ def run_dir(tmp_path_factory):
     return out
 
 
+def write_boris(path, episodes=EPISODES):
+    """A BORIS tabular export coding the known episodes of both simulated videos."""
+    rows = []
+    for video in ("infant01/visit1", "infant02/visit1"):
+        for label, on, off in episodes:
+            for kind, time in (("START", on), ("STOP", off)):
+                rows.append(
+                    {
+                        "Observation id": "obs",
+                        "Media file name": f"{video}.mp4",
+                        "Subject": "infant",
+                        "Behavior": label,
+                        "Behavior type": kind,
+                        "Time": time,
+                    }
+                )
+    pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
+    return path
+
+
 @pytest.fixture(scope="module")
 def predicted(run_dir, frames, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pred")
+    coding = write_boris(folder / "boris.tsv")
     argv = ["predict", str(run_dir), str(frames), "--out", str(folder / "pred.csv")]
+    argv += ["--events", str(coding), "--layout", "boris"]
     argv += ["--segments", str(folder / "segments.csv"), "--smooth", "median", "--window", "0.5"]
     argv += ["--min-duration", "0.5", "--figures", str(folder / "figures")]
     assert main(argv) == 0
@@ -182,6 +204,7 @@ def test_segments_recover_known_onsets_and_offsets(predicted):
             assert abs(row.onset_s - onset) <= TOLERANCE_S, (row, onset)
             assert abs(row.offset_s - offset) <= TOLERANCE_S, (row, offset)
     record = json.loads((predicted / "pred.predict.json").read_text())
+    assert record["events"]["counts"] == {"ok": 4}
     assert record["segments"]["smooth"] == "median" and record["segments"]["window_s"] == 0.5
     assert record["segments"]["min_duration_s"] == 0.5
 
@@ -209,32 +232,15 @@ def test_frame_options_without_segments_are_refused(run_dir, frames, tmp_path, c
     argv = ["predict", str(run_dir), str(frames), "--out", str(tmp_path / "p.csv")]
     assert main([*argv, "--smooth", "ema"]) == 2
     assert "--smooth shape(s) segments: add --segments" in capsys.readouterr().err
+    assert main([*argv, "--segments", str(tmp_path / "s.csv"), "--events", "x.tsv"]) == 2
+    assert "--events draw(s) coded events: add --figures" in capsys.readouterr().err
     assert main([*argv, "--segments", str(tmp_path / "s.csv"), "--window", "1"]) == 2
     assert "add --smooth median or ema" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
 
 
 def test_evaluate_frames_against_a_coding_file(predicted, tmp_path, capsys):
-    coding = tmp_path / "boris.tsv"
-    rows = []
-    for video in ("infant01/visit1", "infant02/visit1"):
-        for label, on, off in EPISODES:
-            rows += [
-                {
-                    "Media file name": f"{video}.mp4",
-                    "Behavior": label,
-                    "Behavior type": "START",
-                    "Time": on,
-                },
-                {
-                    "Media file name": f"{video}.mp4",
-                    "Behavior": label,
-                    "Behavior type": "STOP",
-                    "Time": off,
-                },
-            ]
-    boris = pd.DataFrame(rows).assign(**{"Observation id": "obs", "Subject": "infant"})
-    boris.to_csv(coding, sep="\t", index=False)
+    coding = write_boris(tmp_path / "boris.tsv")
     out = tmp_path / "eval"
     argv = ["evaluate", str(predicted / "pred.csv"), "--by", "video", "--out", str(out)]
     argv += ["--events", str(coding), "--layout", "boris", "--tolerance", "0.3"]
@@ -246,6 +252,7 @@ def test_evaluate_frames_against_a_coding_file(predicted, tmp_path, capsys):
     assert agreement.loc["overall", "n_coded"] == 4
     assert agreement.loc["happy", "recall"] == 1.0 and agreement.loc["surprise", "recall"] == 1.0
     assert (out / "segments.csv").exists() and (out / "events.csv").exists()
+    assert "## Events against the coding file" in (out / "report.md").read_text()
     metrics = json.loads((out / "metrics.json").read_text())
     # frames outside every coded event have no label: only the coded frames are scored
     assert metrics["status_counts"]["missing_target"] > 0

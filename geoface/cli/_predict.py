@@ -138,6 +138,20 @@ def add_frame_options(p) -> None:
         help="frame tables: one figure per video (and track) of the class probabilities over "
         "time, QC gaps shaded, the segments beneath (DIR/<video>.png)",
     )
+    from ..coding import CODING_LAYOUTS
+
+    p.add_argument(
+        "--events",
+        type=Path,
+        metavar="CODING",
+        help="with --figures: a coding file (or folder) whose events are drawn beneath the "
+        "probabilities (row 'coded')",
+    )
+    p.add_argument(
+        "--layout", choices=tuple(CODING_LAYOUTS), help="what --events is (required with it)"
+    )
+    p.add_argument("--tier", help="--layout elan: the tier whose annotations are the events")
+    p.add_argument("--video", help="--layout elan: the video a single export belongs to")
     add_segment_options(p)
 
 
@@ -147,6 +161,14 @@ def frames_check(args, frame) -> None:
     from ._paths import refuse_onto_inputs
 
     given = segment_options_given(args)
+    coding = [f"--{n}" for n in ("events", "layout", "tier", "video") if getattr(args, n)]
+    if coding and args.figures is None:
+        raise GeofaceError(f"{', '.join(coding)} draw(s) coded events: add --figures DIR")
+    if args.events is not None:
+        if args.layout is None:
+            raise GeofaceError("--events needs --layout boris|elan|events")
+        if not args.events.exists():
+            raise GeofaceError(f"--events {args.events} does not exist")
     if args.segments is None and args.figures is None:
         if given or args.segment_format != "csv":
             extra = given or ["--segment-format"]
@@ -195,7 +217,23 @@ def frames_out(args, pred, run_) -> None:
             matplotlib.use("Agg")
         from ..plotting import write_time_courses
 
-        written = write_time_courses(pred, args.figures, segments=segments)
+        coded = None
+        if args.events is not None:
+            from ..coding import read_coding, resolve_events
+
+            events = read_coding(args.events, args.layout, tier=args.tier, video=args.video)
+            coded = resolve_events(events, pred)
+            counts = coded["status"].value_counts()
+            print(
+                f"coded events of {args.events}: "
+                + ", ".join(f"{k} {v}" for k, v in counts.items())
+            )
+            record["events"] = {
+                "file": str(args.events),
+                "layout": args.layout,
+                "counts": {str(k): int(v) for k, v in counts.items()},
+            }
+        written = write_time_courses(pred, args.figures, events=coded, segments=segments)
         record["figures"] = [str(f) for f in written]
         print(f"{len(written)} time-course figure(s) → {args.figures}")
     out = Path(args.out)
