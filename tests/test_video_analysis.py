@@ -297,3 +297,24 @@ def test_rebase_reads_and_writes_csv_as_parquet(tmp_path, frames):
     a, b = FeatureTable.read(tmp_path / "a.parquet"), FeatureTable.read(tmp_path / "b.csv")
     np.testing.assert_allclose(a.features, b.features, atol=1e-6, equal_nan=True)  # CSV: 10 digits
     assert a.frame["qc_relative_reference"].tolist() == b.frame["qc_relative_reference"].tolist()
+
+
+def test_streamed_quiet_rule_follows_interleaved_tracks(tmp_path, frames):
+    # two faces in one video (faces=all): their rows alternate in time order
+    table = FeatureTable.read(frames)
+    frame = table.frame.assign(
+        track_id=(table.frame["video"] == "infant02/visit1").astype(int), video="v"
+    )
+    frame = frame.sort_values(["time_s", "track_id"], kind="stable").reset_index(drop=True)
+    source = tmp_path / "two_faces.parquet"
+    FeatureTable(frame=frame, mesh=table.mesh, info=table.info).write(source)
+    rebase_frames(source, tmp_path / "out.parquet", batch_rows=29)
+    streamed = FeatureTable.read(tmp_path / "out.parquet")
+    usable = frame["qc_status"].eq("ok").to_numpy()
+    expected = quiet_reference_mask(
+        frame[table.feature_names].to_numpy(),
+        frame["track_id"].to_numpy(),
+        frame["time_s"].to_numpy(),
+        usable=usable,
+    )
+    assert streamed.frame["qc_relative_reference"].tolist() == expected.tolist()
