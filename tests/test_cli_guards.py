@@ -236,6 +236,8 @@ _REQUIRED = {
     "score-landmarks": ["x", "--truth", "t", "--out", "y"],
     "explain": ["r", "--out", "y"],
     "label-frames": ["x", "--coding", "c", "--layout", "events", "--out", "y"],
+    "rebase": ["x", "--out", "y"],
+    "predict": ["r", "x", "--out", "y"],
 }
 
 
