@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_real_faces.py [--data ../shared/data/ckplus-dev]
         [--cache DIR] [--folds 10] [--seed 0] [--bootstrap 1000]
-        [--only NAME ...] [--resnet] [--resnet-size 64] [--resnet-epochs 8]
+        [--only NAME ...] [--jobs N] [--resnet] [--resnet-size 64] [--resnet-epochs 8]
 
 Landmarks are detected once with dlib (``geoface extract --landmarker dlib``)
 and kept in ``--cache`` (``landmarks.csv``, outside the project); later runs
