@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_real_faces.py [--data ../shared/data/ckplus-dev]
         [--cache DIR] [--folds 10] [--seed 0] [--bootstrap 1000]
-        [--only NAME ...] [--resnet] [--resnet-size 64] [--resnet-epochs 8]
+        [--only NAME ...] [--jobs N] [--resnet] [--resnet-size 64] [--resnet-epochs 8]
 
 Landmarks are detected once with dlib (``geoface extract --landmarker dlib``)
 and kept in ``--cache`` (``landmarks.csv``, outside the project); later runs
@@ -45,30 +45,51 @@ class Config:
     name: str
     model: str
     features: str = "absolute"  # absolute | subject-mean | first-frame
-    params: dict = field(default_factory=dict)
-    mirror: bool = False
+    params: dict | str = field(default_factory=dict)
+    mirror: bool | None = None  # None: the model's default (ModelSpec.mirror)
 
+
+SM = "subject-mean"
+#: The defaults before this table chose the current ones (each lever is one step from them).
+PREV_SVM = {"C": 1.0}
+PREV_RF = {"n_estimators": 500, "min_samples_leaf": 1, "class_weight": "balanced_subsample"}
 
 CONFIGS = [
-    Config("xgb: default command (new)", "xgb", "subject-mean"),
-    Config("svm: default command (new)", "svm", "subject-mean"),
-    Config("logreg: default command (new)", "logreg", "subject-mean"),
-    Config("ensemble: default command (new)", "ensemble", "subject-mean"),
+    # the default commands as they ship (the chosen combination)
+    Config("xgb: default command", "xgb", SM),
+    Config("svm: default command", "svm", SM),
+    Config("logreg: default command", "logreg", SM),
+    Config("ensemble: default command", "ensemble", SM),
+    Config("rf: default command", "rf", SM),
+    Config("svm-linear: default command", "svm-linear", SM),
+    # each lever alone, from the previous defaults
+    Config("xgb: previous default (no mirror)", "xgb", SM, mirror=False),
+    Config("svm: previous default (C=1, no mirror)", "svm", SM, PREV_SVM, mirror=False),
+    Config("svm: C=0.5 alone", "svm", SM, mirror=False),
+    Config("svm: mirror alone (C=1)", "svm", SM, PREV_SVM, mirror=True),
+    Config("logreg: no mirror", "logreg", SM, mirror=False),
+    Config(
+        "ensemble: previous default (svm C=1, no mirror)", "ensemble", SM, {"svm_C": 1.0}, False
+    ),
+    Config("svm-linear: no mirror", "svm-linear", SM, mirror=False),
+    Config("rf: previous default", "rf", SM, PREV_RF, mirror=False),
+    Config("rf: mirror alone", "rf", SM, PREV_RF, mirror=True),
+    Config("rf: min_samples_leaf=5 alone", "rf", SM, {**PREV_RF, "min_samples_leaf": 5}, False),
+    Config(
+        "rf: class_weight=balanced alone", "rf", SM, {**PREV_RF, "class_weight": "balanced"}, False
+    ),
+    Config("rf: leaf 5 + balanced, no mirror", "rf", SM, {"n_estimators": 500}, mirror=False),
+    # the person-specific reference, and the 6 emotions relative to the first frame
+    Config("svm: absolute features", "svm"),
+    Config("xgb: absolute features", "xgb"),
     Config("svm: 6 emotions, first-frame reference", "svm", "first-frame"),
     Config("logreg: 6 emotions, first-frame reference", "logreg", "first-frame"),
     Config("ensemble: 6 emotions, first-frame reference", "ensemble", "first-frame"),
     Config("xgb: 6 emotions, first-frame reference", "xgb", "first-frame"),
-    Config("xgb: + mirror augmentation", "xgb", "subject-mean", mirror=True),
-    Config("svm: + mirror augmentation", "svm", "subject-mean", mirror=True),
-    Config("svm-linear: default command (new)", "svm-linear", "subject-mean"),
-    Config("rf: default command (new)", "rf", "subject-mean"),
-    Config("svm: new defaults, absolute features", "svm"),
-    Config("xgb: new defaults, absolute features", "xgb"),
-    Config("svm: subject mean face, C=10", "svm", "subject-mean", "old-svm"),
-    Config("xgb: subject mean face, old defaults", "xgb", "subject-mean", "old-xgb"),
-    Config("svm: C=10, absolute (balanced Platt)", "svm", params="old-svm"),
-    Config("before: logreg (absolute)", "logreg"),
-    Config("before: xgb (old defaults, absolute)", "xgb", params="old-xgb"),
+    # where the defaults started
+    Config("before: logreg (absolute)", "logreg", mirror=False),
+    Config("before: xgb (old defaults, absolute)", "xgb", params="old-xgb", mirror=False),
+    Config("before: svm C=10, absolute (balanced Platt)", "svm", params="old-svm", mirror=False),
 ]
 
 #: The registry defaults before this benchmark chose new ones.
@@ -159,7 +180,8 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
     if params:
         build = spec.build
         spec = dataclasses.replace(spec, build=lambda s, p, b=build: b(s, {**params, **p}))
-    mirror = feature_mirror(table.mesh) if cfg.mirror else None
+    use_mirror = spec.mirror if cfg.mirror is None else cfg.mirror
+    mirror = feature_mirror(table.mesh) if use_mirror else None
     t0 = time.perf_counter()
     res = cross_validate(
         spec, X, y, groups, fold, len(classes), seed=seed, keep_models=False, mirror=mirror
@@ -190,7 +212,7 @@ def score_row(name, y, proba, groups, classes, n_boot, seconds, *, pred=None) ->
 
 def print_row(r: dict) -> None:
     print(
-        f"| {r['configuration']:<46} | {r['n']:>3} | {r['balanced_accuracy']:.3f} "
+        f"| {r['configuration']:<50} | {r['n']:>3} | {r['balanced_accuracy']:.3f} "
         f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}] | {r['accuracy']:.3f} | {r['macro_f1']:.3f} "
         f"| {r['fit_s']:7.1f} |",
         flush=True,
@@ -211,6 +233,9 @@ def main() -> int:
     parser.add_argument(
         "--only", nargs="*", help="run only configurations whose name contains one of these"
     )
+    parser.add_argument(
+        "--jobs", type=int, default=0, help="threads per model fit (default 0: every core)"
+    )
     parser.add_argument("--resnet", action="store_true", help="add the ResNet18 baseline")
     parser.add_argument("--resnet-size", type=int, default=64)
     parser.add_argument("--resnet-epochs", type=int, default=8)
@@ -221,6 +246,10 @@ def main() -> int:
         return 0
     from geoface.splits import make_splits
 
+    if args.jobs > 0:  # a shared machine: cap the threads of XGBoost and the forest
+        import geoface.models._registry as registry
+
+        registry._n_jobs = lambda: args.jobs
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache or Path(tmp)
         lm = landmarks_table(args.data, cache)
@@ -239,10 +268,10 @@ def main() -> int:
             f"its 95% subject-bootstrap CI ({args.bootstrap} replicates)\n"
         )
         print(
-            f"| {'configuration':<46} | {'n':>3} | balanced acc. [95% CI] | acc.  | "
+            f"| {'configuration':<50} | {'n':>3} | balanced acc. [95% CI] | acc.  | "
             f"m-F1  | fit (s) |"
         )
-        print(f"|{'-' * 48}|{'-' * 5}|{'-' * 24}|{'-' * 7}|{'-' * 7}|{'-' * 9}|")
+        print(f"|{'-' * 52}|{'-' * 5}|{'-' * 24}|{'-' * 7}|{'-' * 7}|{'-' * 9}|")
         rows = {}
         for cfg in CONFIGS:
             if args.only and not any(s in cfg.name for s in args.only):
@@ -306,7 +335,7 @@ def run_resnet(args, table, splits, rows, tmp: Path) -> None:
     proba = oof[[f"proba_{c}" for c in classes]].to_numpy()
     subj = table.frame.set_index("id").loc[oof["id"], "subject"].to_numpy()
     entries = [("resnet18 (from scratch, bounded)", proba, seconds)]
-    geo = rows.get("svm: default command (new)")
+    geo = rows.get("svm: default command")
     if geo is not None:
         # late fusion: the mean of the two models' out-of-fold probabilities, per face
         pos = pd.Index(geo["ids"]).get_indexer(oof["id"])

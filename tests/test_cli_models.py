@@ -53,6 +53,7 @@ def test_split_fit_predict_end_to_end(tmp_path, capsys, features):
     splits_in_run = pd.read_csv(tmp_path / "run" / "splits.csv")
     pd.testing.assert_frame_equal(splits_in_run, pd.read_csv(tmp_path / "splits.csv"))
     run_json = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run_json["mirror_augmentation"] is True  # the default
     assert run_json["command"][:2] == ["geoface", "fit"] or run_json["command"][0] == "geoface"
     code, out, _ = run(
         capsys, "predict", tmp_path / "run", features, "--out", tmp_path / "pred.csv"
@@ -77,10 +78,13 @@ def test_fit_without_splits_and_loso(tmp_path, capsys, features):
         tmp_path / "loso",
         "--bootstrap",
         200,
+        "--no-mirror",
         "--quiet",
     )
     assert code == 0 and "10 folds" in out
     assert "fold 0:" not in out  # --quiet
+    info = json.loads((tmp_path / "loso" / "run.json").read_text())
+    assert info["mirror_augmentation"] is False and info["mirror_note"] is None
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from geoface import GeofaceError
-from geoface.features import FeatureTable, extract_table
+from geoface.features import FeatureTable, extract_table, feature_mirror
 from geoface.models import MODELS, Run, cross_validate, fit_run, get_model_spec, prepare_data
 from geoface.simulate import simulate_landmarks
 from geoface.splits import make_splits
@@ -77,7 +77,7 @@ def test_same_seed_same_results(table, xgb_run, tmp_path):
     assert ma["ci95"] == mb["ci95"]
 
 
-@pytest.mark.parametrize("model", ["xgb", "svm", "svm-linear", "logreg", "rf"])
+@pytest.mark.parametrize("model", ["xgb", "svm", "svm-linear", "logreg", "rf", "ensemble"])
 def test_save_load_predict_gives_identical_probabilities(table, tmp_path, model):
     path = fit_run(table, tmp_path / model, model=model, folds=2, seed=0, n_boot=200)
     run = Run(path)
@@ -87,8 +87,11 @@ def test_save_load_predict_gives_identical_probabilities(table, tmp_path, model)
     from geoface.models._data import prepare_data as prep
 
     data = prep(table, target="label", group="subject")
+    spec = get_model_spec(model)
+    assert json.loads((path / "run.json").read_text())["mirror_augmentation"] is spec.mirror
+    mirror = feature_mirror(table.mesh) if spec.mirror else None
     fresh, fresh_present, _ = fit_model(
-        get_model_spec(model), data.X, data.y, data.groups, seed=0, n_classes=len(data.classes)
+        spec, data.X, data.y, data.groups, seed=0, n_classes=len(data.classes), mirror=mirror
     )
     np.testing.assert_array_equal(present, fresh_present)
     ok = pred["status"] == "ok"
@@ -192,3 +195,21 @@ def test_cross_validate_handles_a_class_missing_from_a_training_fold():
     assert (res.proba[folds == 2, 2] == 0).all()  # its training folds never saw class 2
     assert (res.proba[folds == 0, 2] > 0).all()
     np.testing.assert_allclose(res.proba.sum(axis=1), 1.0)
+
+
+def test_mirror_augmentation_follows_the_model_default_and_can_be_turned_off(table, tmp_path):
+    tree = next(name for name, spec in MODELS.items() if spec.mirror)
+    off = fit_run(table, tmp_path / "off", model=tree, folds=2, n_boot=100, mirror=False)
+    assert json.loads((off / "run.json").read_text())["mirror_augmentation"] is False
+    # a table whose columns are not the mesh's own features: the default is skipped, with a note
+    info = dict(table.info, feature_names=table.feature_names[:-1])
+    fewer = FeatureTable(table.frame.drop(columns=table.feature_names[-1]), table.mesh, info)
+    notes = []
+    path = fit_run(
+        fewer, tmp_path / "fewer", model=tree, folds=2, n_boot=100, progress=notes.append
+    )
+    run = json.loads((path / "run.json").read_text())
+    assert run["mirror_augmentation"] is False
+    assert "skipped" in run["mirror_note"] and any("skipped" in n for n in notes)
+    with pytest.raises(GeofaceError, match="mesh's own feature columns"):
+        fit_run(fewer, tmp_path / "asked", model=tree, folds=2, n_boot=100, mirror=True)

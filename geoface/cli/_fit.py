@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -44,9 +45,10 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--mirror",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="mirror augmentation: every training face also enters as its mirror image "
-        "(held-out faces never do)",
+        "(held-out faces never do); --no-mirror turns it off; default: " + _mirror_defaults(),
     )
     p.add_argument(
         "--permutations",
@@ -70,6 +72,14 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+def _mirror_defaults() -> str:
+    off = [k for k, v in MODELS.items() if not v.mirror]
+    if not off:
+        return "on for every model"
+    on = [k for k, v in MODELS.items() if v.mirror]
+    return f"on for {', '.join(on) or 'none'}, off for {', '.join(off)}"
 
 
 def split_columns(values: list[str]) -> list[str]:

@@ -74,12 +74,21 @@ def _permute_within(y: np.ndarray, groups: np.ndarray, rng: np.random.Generator)
 
 
 def permutation_test(
-    spec, data, folds, n_permutations: int, *, seed: int, observed: float, progress=None
+    spec,
+    data,
+    folds,
+    n_permutations: int,
+    *,
+    seed: int,
+    observed: float,
+    progress=None,
+    mirror: np.ndarray | None = None,
 ) -> dict:
     """Label-permutation test of the cross-validated balanced accuracy.
 
     Labels are shuffled within each subject (keeping each subject's set of
-    labels), the whole cross-validation is rerun, and the p-value is
+    labels), the whole cross-validation is rerun (mirror-augmented like the
+    observed one when ``mirror`` is given), and the p-value is
     ``(1 + #{permuted ≥ observed}) / (1 + n_permutations)``.
     """
     rng = np.random.default_rng(seed)
@@ -88,7 +97,7 @@ def permutation_test(
     for i in range(n_permutations):
         y_perm = _permute_within(data.y, data.groups, rng)
         res = cross_validate(
-            spec, data.X, y_perm, data.groups, folds, k, seed=seed, keep_models=False
+            spec, data.X, y_perm, data.groups, folds, k, seed=seed, keep_models=False, mirror=mirror
         )
         m = classification_metrics(y_perm, res.pred, None, data.classes)
         null.append(m["balanced_accuracy"])
@@ -124,7 +133,7 @@ def fit_run(
     command: list[str] | None = None,
     table_path: str | None = None,
     progress=None,
-    mirror: bool = False,
+    mirror: bool | None = None,
 ) -> Path:
     """Cross-validate a model on subject-grouped folds and write a run directory.
 
@@ -162,10 +171,15 @@ def fit_run(
         Recorded in ``run.json``.
     progress : callable, optional
         Receives one-line progress messages.
-    mirror : bool, default=False
+    mirror : bool or None, default=None
         Mirror augmentation: every training face also enters as its mirror
         image (the mesh's feature mirror permutation), in every training set
-        and the final fit, never in a held-out fold. Recorded in ``run.json``.
+        and the final fit, never in a held-out fold. None takes the model's
+        default (:attr:`ModelSpec.mirror`: on for the tree models), which is
+        skipped, with a note, on a table whose columns are not the mesh's own
+        features or on a mesh that is not mirror-symmetric; True on such a
+        table is an error. Recorded in ``run.json`` (``mirror_augmentation``,
+        ``mirror_note``).
 
     Returns
     -------
@@ -190,8 +204,10 @@ def fit_run(
             f"the splits; make splits grouped by {group!r} with 'geoface split --group {group}'"
         )
     k = len(data.classes)
-    perm = _mirror_permutation(table, data.feature_names) if mirror else None
     say = progress or (lambda msg: None)
+    mirror, mirror_perm, mirror_note = _mirror_choice(spec, table, data.feature_names, mirror)
+    if mirror_note:
+        say(mirror_note)
     say(
         f"{model}: {len(data.y)} faces, {len(np.unique(data.groups))} {group}s, {k} classes, "
         f"{len(np.unique(fold))} folds{' (tuning)' if tune else ''}"
@@ -200,12 +216,21 @@ def fit_run(
 
     t0 = time.perf_counter()
     cv = cross_validate(
-        spec, data.X, data.y, data.groups, fold, k, seed=seed, tune=tune, progress=say, mirror=perm
+        spec,
+        data.X,
+        data.y,
+        data.groups,
+        fold,
+        k,
+        seed=seed,
+        tune=tune,
+        progress=say,
+        mirror=mirror_perm,
     )
     t_cv = time.perf_counter() - t0
     t0 = time.perf_counter()
     final, final_present, final_params = fit_model(
-        spec, data.X, data.y, data.groups, seed=seed, n_classes=k, tune=tune, mirror=perm
+        spec, data.X, data.y, data.groups, seed=seed, n_classes=k, tune=tune, mirror=mirror_perm
     )
     t_final = time.perf_counter() - t0
 
@@ -235,6 +260,7 @@ def fit_run(
             seed=seed,
             observed=metrics["balanced_accuracy"],
             progress=say,
+            mirror=mirror_perm,
         )
     t_perm = time.perf_counter() - t0
     by_group = {
@@ -293,6 +319,7 @@ def fit_run(
             "seed": seed,
             "tune": tune,
             "mirror_augmentation": bool(mirror),
+            "mirror_note": mirror_note,
             "n_boot": n_boot,
             "permutations": permutations,
             "eval_by": list(eval_by),
@@ -321,7 +348,26 @@ def _mirror_permutation(table: FeatureTable, names: list[str]) -> np.ndarray:
         raise GeofaceError(
             "mirror augmentation needs the mesh's own feature columns; re-extract the table"
         )
+    if not table.mesh.is_symmetric:
+        raise GeofaceError(
+            "mirror augmentation needs a mirror-symmetric mesh; use the default mesh or "
+            "fit with --no-mirror"
+        )
     return feature_mirror(table.mesh)
+
+
+def _mirror_choice(
+    spec, table: FeatureTable, names: list[str], asked: bool | None
+) -> tuple[bool, np.ndarray | None, str | None]:
+    """Whether to mirror-augment, the feature permutation, and a note when a default is skipped."""
+    if asked is False or (asked is None and not spec.mirror):
+        return False, None, None
+    try:
+        return True, _mirror_permutation(table, names), None
+    except GeofaceError as exc:
+        if asked:
+            raise
+        return False, None, f"mirror augmentation (the {spec.name} default) skipped: {exc}"
 
 
 def _write_models(folder: Path, spec, cv, final, final_present, final_params, data, table):
