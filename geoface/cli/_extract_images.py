@@ -115,6 +115,7 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_denoise_arguments(g)
     g.add_argument("--quiet", action="store_true", help="no progress bar or backend message")
+    add_cluster_arguments(p)
 
 
 def add_denoise_arguments(g) -> None:
@@ -145,7 +146,7 @@ def run_images(args, kind: str) -> int:
     refuse_onto_inputs(
         args.landmarks_out or default_landmarks_out(args.out), inputs, option="--landmarks-out"
     )
-    result = extract_images(
+    result = cluster_runner(args, extract_images)(
         args.input,
         args.out,
         kind=kind,
@@ -174,8 +175,72 @@ def run_images(args, kind: str) -> int:
         workers=args.workers,
         progress=not args.quiet,
         say=None if args.quiet else print,
+        **cluster_options(args),
     )
     status = report(result.table, result.path, what=f"rows from {result.n_images} images")
     for line in result.lines:
         print(line)
     return status
+
+
+# --- many machines: --cluster / --threads ---------------------------------------------------
+
+
+def add_cluster_arguments(p: argparse.ArgumentParser, *, chunk: bool = True) -> None:
+    """``--cluster``, ``--threads`` (and ``--chunk``): where the work runs, and on how many
+    threads (``extract``, ``fit``)."""
+    g = p.add_argument_group(
+        "many machines",
+        "run the work on a Dask cluster; the output is the same as on one machine",
+    )
+    g.add_argument(
+        "--cluster",
+        default=None,
+        metavar="SPEC",
+        help="local or local:N (N worker processes here), a Dask scheduler address "
+        "(tcp://host:8786), or a cluster config file (.yaml naming a dask_jobqueue class: "
+        "SLURMCluster, PBSCluster …, its options and the number of jobs); see the README",
+    )
+    g.add_argument(
+        "--threads",
+        type=_positive,
+        default=None,
+        help="threads per task for BLAS/OpenMP, XGBoost, PyTorch, OpenCV and dlib alike "
+        "(default: the process's CPU allotment; on a cluster, each worker's share)",
+    )
+    if chunk:
+        g.add_argument(
+            "--chunk",
+            type=_positive,
+            default=64,
+            help="with --cluster: images per task (default 64)",
+        )
+
+
+def cluster_options(args) -> dict:
+    """The extra keywords of the cluster run (none without ``--cluster``)."""
+    if getattr(args, "cluster", None) is None:
+        return {}
+    return {"cluster": args.cluster, "threads": args.threads, "chunk": args.chunk}
+
+
+def cluster_runner(args, extract):
+    """``extract`` itself, on the cluster with ``--cluster``, under ``--threads`` when given."""
+    import functools
+
+    from .._threads import thread_budget
+
+    if getattr(args, "cluster", None) is not None:
+        from ..cluster import extract_images_on_cluster
+
+        extract = extract_images_on_cluster
+    threads = getattr(args, "threads", None)
+    if threads is None:
+        return extract
+
+    @functools.wraps(extract)
+    def run(*a, **kw):
+        with thread_budget(threads):
+            return extract(*a, **kw)
+
+    return run
