@@ -1,0 +1,235 @@
+"""Distributed runs on a real LocalCluster (2 worker processes, one thread each).
+
+One cluster serves the whole module. The distributed table must equal the
+one-machine table row for row; a worker killed while it holds tasks and a
+driver killed mid-run must neither lose nor duplicate anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geoface.cluster import (
+    ProbeTask,
+    extract_images_on_cluster,
+    probe_task,
+    run_tasks,
+)
+from geoface.extraction import extract_images
+from tests.conftest import HELEN, needs_dlib, needs_helen
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = [
+    needs_dlib,
+    # a worker process ended on purpose (or at teardown) leaves its stream closed
+    pytest.mark.filterwarnings("ignore:.*[Ss]tream is closed:ResourceWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """14 rendered faces (2 subjects × 7 expressions) with a manifest."""
+    from geoface.simulate import simulate_landmarks, write_simulated_dataset
+
+    root = tmp_path_factory.mktemp("rendered")
+    data = simulate_landmarks(n_subjects=2, takes=1, random_state=1)
+    csv = write_simulated_dataset(root, data=data)
+    manifest = root / "manifest.csv"
+    pd.read_csv(csv)[["id", "path", "subject", "label"]].to_csv(manifest, index=False)
+    return manifest
+
+
+OPTIONS = {"landmarker": "dlib", "detector": "none", "progress": False}
+
+
+@pytest.fixture(scope="module")
+def here(rendered, tmp_path_factory):
+    """The one-machine extraction of the rendered faces (the reference)."""
+    root = tmp_path_factory.mktemp("here")
+    return extract_images(rendered, root / "here.csv", cache=root / "cache", **OPTIONS)
+
+
+def _same_outputs(a, b) -> None:
+    pd.testing.assert_frame_equal(a.table.frame, b.table.frame)
+    assert a.landmarks_path.read_bytes() == b.landmarks_path.read_bytes()
+    assert a.table.mesh.hash == b.table.mesh.hash
+
+
+def _cache_entries(cache: Path) -> int:
+    return sum(1 for p in cache.rglob("*.json") if p.name != "backend.json")
+
+
+def test_rendered_faces_table_equals_one_machine_table(client, rendered, here, tmp_path):
+    there = extract_images_on_cluster(
+        rendered, tmp_path / "there.csv", cluster=client, chunk=3, cache=tmp_path / "c2", **OPTIONS
+    )
+    _same_outputs(here, there)
+    info = json.loads((tmp_path / "there.meta.json").read_text())["detection"]["cluster"]
+    assert (info["tasks"], info["images"], info["chunk"]) == (5, 14, 3)
+    assert (info["images_computed"], info["images_reused"], info["images_failed"]) == (14, 0, 0)
+    workers = info["run"]["workers"]
+    assert sum(w["items"] for w in workers.values()) == 14
+    assert sum(w["tasks"] for w in workers.values()) == 5
+    assert all(w["threads"] == 1 and w["busy_s"] > 0 for w in workers.values())
+    assert there.info["cache"]["hits"] == 14  # the driver read every detection from the cache
+    # the same command again: every image already in the cache, nothing detected
+    again = extract_images_on_cluster(
+        rendered, tmp_path / "again.csv", cluster=client, chunk=3, cache=tmp_path / "c2", **OPTIONS
+    )
+    _same_outputs(here, again)
+    info = again.table.info["detection"]["cluster"]
+    assert (info["images_computed"], info["images_reused"]) == (0, 14)
+
+
+@needs_helen
+def test_real_photographs_table_equals_one_machine_table(client, tmp_path):
+    images = sorted(HELEN.glob("*.jpg"))[:3]
+    manifest = tmp_path / "helen.csv"
+    pd.DataFrame({"path": [str(p) for p in images], "subject": ["a", "a", "b"]}).to_csv(
+        manifest, index=False
+    )
+    opts = {"landmarker": "dlib", "progress": False, "max_side": 640}
+    here = extract_images(manifest, tmp_path / "here.csv", cache=tmp_path / "c1", **opts)
+    there = extract_images_on_cluster(
+        manifest, tmp_path / "there.csv", cluster=client, chunk=1, cache=tmp_path / "c2", **opts
+    )
+    _same_outputs(here, there)
+    assert there.table.info["detection"]["cluster"]["images_computed"] == 3
+
+
+def test_a_killed_worker_loses_and_duplicates_nothing(client, tmp_path):
+    """The task's first attempt kills its own worker process; Dask runs it again elsewhere."""
+    marker = tmp_path / "killed-once"
+    parts = tmp_path / "parts"
+    tasks = [
+        ProbeTask(i, seconds=0.05, out_dir=str(parts), kill_marker=str(marker) if i == 3 else None)
+        for i in range(8)
+    ]
+    run = run_tasks(tasks, probe_task, cluster=client, progress=False)
+    assert marker.exists()  # a worker did die holding task 3
+    assert [r["index"] for r in run.results] == list(range(8))
+    assert sorted(p.name for p in parts.iterdir()) == [f"{i:06d}.txt" for i in range(8)]
+    assert sum(w["tasks"] for w in run.workers.values()) == 8
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+
+
+def test_a_killed_driver_resumes_without_recomputing(client, rendered, here, tmp_path):
+    cache = tmp_path / "cache"
+    address = client.scheduler.address
+    command = [
+        sys.executable,
+        "-m",
+        "geoface",
+        "extract",
+        str(rendered),
+        "--out",
+        str(tmp_path / "t.csv"),
+        "--landmarker",
+        "dlib",
+        "--detector",
+        "none",
+        "--cache",
+        str(cache),
+        "--cluster",
+        address,
+        "--chunk",
+        "1",
+        "--quiet",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    driver = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while _cache_entries(cache) < 2 and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    driver.send_signal(signal.SIGKILL)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == -signal.SIGKILL, err.decode()[-2000:]
+    assert not (tmp_path / "t.csv").exists()
+    time.sleep(0.5)  # tasks already running when the driver died may still finish
+    done = _cache_entries(cache)
+    assert 2 <= done <= 14
+    # the same command again: the finished images are read back, only the rest detected
+    from geoface.cli import main
+
+    assert main(command[3:]) == 0
+    info = json.loads((tmp_path / "t.meta.json").read_text())["detection"]["cluster"]
+    assert info["images_reused"] >= done
+    assert info["images_reused"] + info["images_computed"] == 14
+    pd.testing.assert_frame_equal(pd.read_csv(here.path), pd.read_csv(tmp_path / "t.csv"))
+
+
+def test_fit_on_the_cluster_gives_the_serial_results(client, sim):
+    """Folds (tuned) and permutations as joblib jobs on the cluster: same folds, same numbers."""
+    import numpy as np
+    from distributed import get_task_stream
+    from joblib import parallel_config
+
+    from geoface.cluster import thread_budget
+    from geoface.features import extract_table
+    from geoface.models import cross_validate, get_model_spec, permutation_test, prepare_data
+    from geoface.splits import make_splits
+
+    table = extract_table(sim.landmarks, sim.meta)
+    data = prepare_data(table, target="label", group="subject")
+    folds = make_splits(table.frame, group="subject", target="label", folds=2, seed=0)
+    fold = folds.fold_of(data.ids)
+    spec = get_model_spec("logreg")
+    k = len(data.classes)
+
+    def run():
+        with thread_budget(1):
+            cv = cross_validate(spec, data.X, data.y, data.groups, fold, k, seed=0, tune=True)
+            perm = permutation_test(spec, data, fold, 3, seed=0, observed=0.5)
+        return cv, perm
+
+    serial_cv, serial_perm = run()
+    with get_task_stream(client) as stream, parallel_config(backend="dask", n_jobs=-1):
+        dask_cv, dask_perm = run()
+    assert len(stream.data) >= 2 + 3  # the folds and the permutations ran on the workers
+    np.testing.assert_array_equal(serial_cv.proba, dask_cv.proba)
+    assert serial_cv.params == dask_cv.params
+    assert [r["test_balanced_accuracy"] for r in serial_cv.fold_scores] == [
+        r["test_balanced_accuracy"] for r in dask_cv.fold_scores
+    ]
+    assert serial_perm == dask_perm
+
+
+def test_fit_cluster_option_sets_the_dask_backend(client):
+    import argparse
+
+    from joblib.parallel import get_active_backend
+
+    from geoface.cli._fit import cluster_context
+
+    args = argparse.Namespace(cluster=client.scheduler.address, threads=None)
+    with cluster_context(args):
+        backend, _ = get_active_backend()
+        assert "Dask" in type(backend).__name__
+        from geoface.cluster import current_threads
+
+        assert current_threads() is None  # a remote cluster: each worker's own allotment
