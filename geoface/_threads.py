@@ -20,12 +20,13 @@ from contextlib import ExitStack, contextmanager
 
 from ._errors import GeofaceError
 
-__all__ = ["current_threads", "default_threads", "thread_budget"]
+__all__ = ["cpu_allotment", "current_threads", "default_threads", "thread_budget"]
 
 _BUDGET: list[int] = []
 
 
-def _cores() -> int:
+def cpu_allotment() -> int:
+    """The cores this process may run on (its CPU affinity)."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)  # pragma: no cover - macOS / Windows
@@ -40,7 +41,7 @@ def default_threads() -> int:
     usually share a machine); elsewhere, the cores this process may run on
     (``os.sched_getaffinity``: what SLURM or ``taskset`` granted).
     """
-    cores = _cores()
+    cores = cpu_allotment()
     if "distributed" in sys.modules:
         try:
             from distributed import get_worker

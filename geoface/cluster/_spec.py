@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import GeofaceError, MissingDependencyError
-from .._threads import _cores
+from .._threads import cpu_allotment
 
 __all__ = ["JOBQUEUE_CLASSES", "ClusterSpec", "job_script", "open_client", "parse_cluster"]
 
@@ -104,7 +104,7 @@ class ClusterSpec:
         """Threads each task may use when none are given: the local cores shared out, else
         None (each worker's own allotment, decided on the worker)."""
         if self.kind == "local":
-            return max(1, _cores() // max(1, int(self.n_workers or 1)))
+            return max(1, cpu_allotment() // max(1, int(self.n_workers or 1)))
         return None
 
 
@@ -135,7 +135,7 @@ def parse_cluster(spec: str | os.PathLike | ClusterSpec) -> ClusterSpec:
     if text == "local" or text.startswith("local:"):
         n_text = text.partition(":")[2]
         if not n_text:
-            return ClusterSpec("local", n_workers=_cores(), source=text)
+            return ClusterSpec("local", n_workers=cpu_allotment(), source=text)
         try:
             n = int(n_text)
         except ValueError:
