@@ -58,6 +58,22 @@ def default_threads() -> int:
     return cores
 
 
+_CONTROLLER: list = [None, -1]  # threadpoolctl's view of the loaded pools, and when it was made
+
+
+def _controller():
+    """threadpoolctl's controller of the thread pools loaded now (rebuilt when modules were
+    imported since: finding the pools takes a millisecond or two, a task may be shorter)."""
+    try:
+        import numpy  # noqa: F401  (load BLAS so that its pool is limited)
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return None
+    if _CONTROLLER[0] is None or _CONTROLLER[1] != len(sys.modules):
+        _CONTROLLER[:] = [ThreadpoolController(), len(sys.modules)]
+    return _CONTROLLER[0]
+
+
 def current_threads() -> int | None:
     """The budget in force (the innermost :func:`thread_budget`), or None outside any."""
     return _BUDGET[-1] if _BUDGET else None
@@ -95,13 +111,9 @@ def thread_budget(n: int | None = None) -> Iterator[int]:
     """
     n = default_threads() if n is None else check_threads(n)
     with ExitStack() as stack:
-        try:
-            import numpy  # noqa: F401  (load BLAS so that its pool is limited)
-            from threadpoolctl import threadpool_limits
-
-            stack.enter_context(threadpool_limits(limits=n))
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            pass
+        controller = _controller()
+        if controller is not None:
+            stack.enter_context(controller.limit(limits=n))
         torch = sys.modules.get("torch")
         if torch is not None and hasattr(torch, "set_num_threads"):
             before = torch.get_num_threads()

@@ -18,6 +18,7 @@ from geoface.cluster import (
     run_tasks,
     thread_budget,
 )
+from tests.conftest import needs_dlib
 
 SLURM_CONFIG = """\
 class: SLURMCluster
@@ -192,3 +193,21 @@ def test_cli_options_are_declared():
     assert (args.cluster, args.threads) == (None, 1)
     with pytest.raises(SystemExit):
         parser.parse_args(["fit", "t.csv", "--out", "r", "--threads", "0"])
+
+
+@needs_dlib
+def test_extract_threads_and_bad_cluster_on_the_command_line(tmp_path, capsys):
+    from geoface.cli import main
+    from geoface.simulate import simulate_landmarks, write_simulated_dataset
+
+    data = simulate_landmarks(n_subjects=1, takes=1, random_state=3)
+    csv = write_simulated_dataset(tmp_path / "sim", data=data)
+    common = [str(csv.parent / "images"), "--landmarker", "dlib", "--detector", "none", "--quiet"]
+    assert main(["extract", *common, "--out", str(tmp_path / "t.csv"), "--threads", "1"]) == 0
+    assert current_threads() is None  # the budget ended with the command
+    capsys.readouterr()
+    code = main(["extract", *common, "--out", str(tmp_path / "u.csv"), "--cluster", "nowhere"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--cluster 'nowhere' is not one of" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "u.csv").exists()

@@ -172,17 +172,17 @@ def cluster_context(args):
 
     from .._threads import thread_budget
 
-    stack = ExitStack()
     threads = args.threads
-    if args.cluster is not None:
-        from joblib import parallel_config
+    with ExitStack() as stack:
+        if args.cluster is not None:
+            from joblib import parallel_config
 
-        from ..cluster import open_client, parse_cluster
+            from ..cluster import open_client, parse_cluster
 
-        spec = parse_cluster(args.cluster)
-        threads = threads or spec.task_threads()
-        stack.enter_context(open_client(spec))
-        stack.enter_context(parallel_config(backend="dask", n_jobs=-1))
-    if threads is not None:
-        stack.enter_context(thread_budget(threads))
-    return stack
+            spec = parse_cluster(args.cluster)
+            threads = threads or spec.task_threads()
+            stack.enter_context(open_client(spec))
+            stack.enter_context(parallel_config(backend="dask", n_jobs=-1))
+        if threads is not None:
+            stack.enter_context(thread_budget(threads))
+        return stack.pop_all()  # entered without error: the caller's with-block closes it
