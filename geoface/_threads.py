@@ -58,6 +58,16 @@ def default_threads() -> int:
     return cores
 
 
+_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 _CONTROLLER: list = [None, -1]  # threadpoolctl's view of the loaded pools, and when it was made
 
 
@@ -72,6 +82,16 @@ def _controller():
     if _CONTROLLER[0] is None or _CONTROLLER[1] != len(sys.modules):
         _CONTROLLER[:] = [ThreadpoolController(), len(sys.modules)]
     return _CONTROLLER[0]
+
+
+def _cv2():
+    """OpenCV, loaded now if installed (geoface decodes images with it, usually later)."""
+    if "cv2" not in sys.modules:
+        try:
+            import cv2  # noqa: F401
+        except ImportError:  # pragma: no cover - a core dependency
+            return None
+    return sys.modules.get("cv2")
 
 
 def current_threads() -> int | None:
@@ -103,10 +123,13 @@ def thread_budget(n: int | None = None) -> Iterator[int]:
     Notes
     -----
     Applied to: BLAS and OpenMP pools loaded in the process (threadpoolctl;
-    NumPy is loaded first so its BLAS is among them), PyTorch
-    (``torch.set_num_threads``) and OpenCV (``cv2.setNumThreads``) when they
-    are loaded, and — through :func:`current_threads` — XGBoost's ``n_jobs``,
-    scikit-learn's ``n_jobs`` in geoface's models and dlib's detection threads.
+    NumPy is loaded first so its BLAS is among them) and, through
+    ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` set for
+    the duration of the block, pools started inside it; PyTorch
+    (``torch.set_num_threads``) when it is loaded (load it first); OpenCV
+    (``cv2.setNumThreads``); and — through :func:`current_threads` — XGBoost's
+    ``n_jobs``, scikit-learn's ``n_jobs`` in geoface's models, dlib's detection
+    threads and the image-decoding threads of landmark detection.
     Everything is restored on exit.
     """
     n = default_threads() if n is None else check_threads(n)
@@ -114,12 +137,16 @@ def thread_budget(n: int | None = None) -> Iterator[int]:
         controller = _controller()
         if controller is not None:
             stack.enter_context(controller.limit(limits=n))
+        # libraries loaded inside the block read these when they start their pools
+        for name in _ENV_VARS:
+            stack.callback(_restore_env, name, os.environ.get(name))
+            os.environ[name] = str(n)
         torch = sys.modules.get("torch")
         if torch is not None and hasattr(torch, "set_num_threads"):
             before = torch.get_num_threads()
             torch.set_num_threads(n)
             stack.callback(torch.set_num_threads, before)
-        cv2 = sys.modules.get("cv2")
+        cv2 = _cv2()
         if cv2 is not None and hasattr(cv2, "setNumThreads"):
             before_cv = cv2.getNumThreads()
             cv2.setNumThreads(n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 
@@ -131,8 +132,10 @@ def test_thread_budget_reaches_every_library():
     from geoface.models._registry import _n_jobs
 
     assert current_threads() is None
+    omp = os.environ.get("OMP_NUM_THREADS")
     with thread_budget(1) as n:
         assert n == 1 and current_threads() == 1
+        assert os.environ["OMP_NUM_THREADS"] == "1"  # pools started inside the block
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())
         assert _n_jobs() == 1 and _default_jobs() == 1 and _default_workers() == 1
         if "cv2" in sys.modules:
@@ -143,6 +146,7 @@ def test_thread_budget_reaches_every_library():
             assert current_threads() == 2 and _n_jobs() == 2
         assert current_threads() == 1
     assert current_threads() is None
+    assert os.environ.get("OMP_NUM_THREADS") == omp
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])

@@ -29,11 +29,7 @@ from tests.conftest import HELEN, needs_dlib, needs_helen
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = [
-    needs_dlib,
-    # a worker process ended on purpose (or at teardown) leaves its stream closed
-    pytest.mark.filterwarnings("ignore:.*[Ss]tream is closed:ResourceWarning"),
-]
+pytestmark = needs_dlib
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +46,16 @@ def client():
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    """14 rendered faces (2 subjects × 7 expressions) with a manifest."""
+    """14 rendered faces (2 subjects × 7 expressions) and a missing file, in a manifest."""
     from geoface.simulate import simulate_landmarks, write_simulated_dataset
 
     root = tmp_path_factory.mktemp("rendered")
     data = simulate_landmarks(n_subjects=2, takes=1, random_state=1)
     csv = write_simulated_dataset(root, data=data)
     manifest = root / "manifest.csv"
-    pd.read_csv(csv)[["id", "path", "subject", "label"]].to_csv(manifest, index=False)
+    frame = pd.read_csv(csv)[["id", "path", "subject", "label"]]
+    gone = pd.DataFrame([{"id": "gone", "path": "images/gone.png", "subject": "s0", "label": "x"}])
+    pd.concat([frame, gone]).to_csv(manifest, index=False)  # one row whose file is missing
     return manifest
 
 
@@ -87,10 +85,11 @@ def test_rendered_faces_table_equals_one_machine_table(client, rendered, here, t
     )
     _same_outputs(here, there)
     info = json.loads((tmp_path / "there.meta.json").read_text())["detection"]["cluster"]
-    assert (info["tasks"], info["images"], info["chunk"]) == (5, 14, 3)
-    assert (info["images_computed"], info["images_reused"], info["images_failed"]) == (14, 0, 0)
+    assert (info["tasks"], info["images"], info["chunk"]) == (5, 15, 3)
+    assert (info["images_computed"], info["images_reused"], info["images_failed"]) == (14, 0, 1)
+    assert there.table.frame.set_index("id").loc["gone", "qc_status"] == "unreadable"
     workers = info["run"]["workers"]
-    assert sum(w["items"] for w in workers.values()) == 14
+    assert sum(w["items"] for w in workers.values()) == 15
     assert sum(w["tasks"] for w in workers.values()) == 5
     assert all(w["threads"] == 1 and w["busy_s"] > 0 for w in workers.values())
     assert there.info["cache"]["hits"] == 14  # the driver read every detection from the cache

@@ -300,7 +300,7 @@ def extract_images_on_cluster(
         min_size=options.get("min_size", 32),
         max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels,
     )
-    where = spec.describe() if hasattr(spec, "describe") else "a Dask scheduler"
+    where = spec.describe() if hasattr(spec, "describe") else _client_facts(spec).get("address")
     if say is not None:
         say(f"{len(sources)} images from {input}: {len(tasks)} tasks on {where}")
     t0 = time.perf_counter()
@@ -317,7 +317,7 @@ def extract_images_on_cluster(
     )
     results = run.results
     cluster_info = {
-        **(spec.to_dict() if hasattr(spec, "to_dict") else {"kind": "client"}),
+        **(spec.to_dict() if hasattr(spec, "to_dict") else _client_facts(spec)),
         "chunk": chunk,
         "tasks": run.n_tasks,
         "images": run.n_items,
@@ -339,6 +339,13 @@ def extract_images_on_cluster(
         f"{run.n_items / max(run.elapsed_s, 1e-9):.1f} images/s",
     )
     return result
+
+
+def _client_facts(client) -> dict:
+    try:
+        return {"kind": "client", "address": str(client.scheduler.address)}
+    except AttributeError:  # pragma: no cover - a Client always has a scheduler
+        return {"kind": "client"}
 
 
 def _task_threads(spec) -> int | None:
