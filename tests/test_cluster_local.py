@@ -134,6 +134,38 @@ def test_a_killed_worker_loses_and_duplicates_nothing(client, tmp_path):
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
 
 
+def test_a_worker_killed_during_image_tasks_leaves_every_row_once(client, rendered, here, tmp_path):
+    """Image tasks behind probes: one kills its worker first; the table is still exact."""
+    from geoface.cluster import plan_image_tasks, run_image_task
+    from geoface.cluster._images import _fingerprint
+    from geoface.landmarks import find_images, make_landmarker
+
+    options = {"name": "dlib", "detector": "none"}
+    cache = tmp_path / "cache"
+    tasks = plan_image_tasks(
+        find_images(rendered),
+        landmarker=options,
+        fingerprint=_fingerprint(make_landmarker(**options)),
+        cache_dir=cache,
+        chunk=4,
+    )
+    marker = tmp_path / "killed-once"
+    probes = [
+        ProbeTask(
+            t.index, kill_marker=str(marker) if t.index == 1 else None, then=(run_image_task, t)
+        )
+        for t in tasks
+    ]
+    run = run_tasks(probes, probe_task, cluster=client, progress=False)
+    assert marker.exists()
+    assert sum(r["n"] for r in run.results) == 15
+    client.wait_for_workers(2, timeout=60)
+    again = extract_images(rendered, tmp_path / "t.csv", cache=cache, **OPTIONS)
+    assert again.info["cache"] == {**again.info["cache"], "hits": 14, "misses": 0}
+    assert again.table.frame["id"].is_unique
+    _same_outputs(here, again)
+
+
 def test_a_killed_driver_resumes_without_recomputing(client, rendered, here, tmp_path):
     cache = tmp_path / "cache"
     address = client.scheduler.address

@@ -31,19 +31,22 @@ class ProbeTask:
         process (SIGKILL) — the task's first attempt dies with its worker.
     out_dir : str, optional
         Write ``<index>.txt`` atomically there (an exactly-once part).
+    then : tuple (fn, task), optional
+        Run ``fn(task)`` afterwards and return its result (a real task behind the probe).
     """
 
     index: int
     seconds: float = 0.0
     kill_marker: str | None = None
     out_dir: str | None = None
+    then: tuple | None = None
 
     def __len__(self) -> int:
-        return 1
+        return 1 if self.then is None else len(self.then[1])
 
 
-def probe_task(task: ProbeTask) -> dict:
-    """Run one probe; return ``{"index", "pid"}``."""
+def probe_task(task: ProbeTask):
+    """Run one probe; return ``{"index", "pid"}`` (or what ``task.then`` returns)."""
     if task.seconds:
         time.sleep(task.seconds)
     if task.kill_marker is not None:
@@ -60,4 +63,7 @@ def probe_task(task: ProbeTask) -> dict:
 
         with atomic_path(Path(task.out_dir) / f"{task.index:06d}.txt") as tmp:
             tmp.write_text(f"{task.index}\n", encoding="utf-8")
+    if task.then is not None:
+        fn, inner = task.then
+        return fn(inner)
     return {"index": task.index, "pid": os.getpid()}
