@@ -248,7 +248,7 @@ def extract_images_on_cluster(
         As :func:`~geoface.extraction.extract_images`; its detection record
         (``table.info["detection"]``, the sidecar) has a ``cluster`` entry:
         where it ran, tasks, images reused (already cached) and computed,
-        per-worker tasks, images and busy time.
+        per-worker tasks, images and busy time, time in the landmarker and in loading it.
     """
     from ..extraction import extract_images
     from ..landmarks import DEFAULT_MAX_PIXELS, find_images, make_landmarker
@@ -324,6 +324,8 @@ def extract_images_on_cluster(
         "images_reused": sum(r["reused"] for r in results),
         "images_computed": sum(r["computed"] for r in results),
         "images_failed": sum(r["failed"] for r in results),
+        "landmarks_s": round(sum(r["landmarks_s"] for r in results), 3),
+        "landmarker_load_s": round(sum(r["load_s"] for r in results), 3),
         "threads_per_task": threads if threads is not None else _task_threads(spec),
         "cluster_s": round(time.perf_counter() - t0, 3),
         "run": run.to_dict(),
