@@ -215,3 +215,8 @@ def test_extract_threads_and_bad_cluster_on_the_command_line(tmp_path, capsys):
     assert code == 2 and "--cluster 'nowhere' is not one of" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "u.csv").exists()
+
+
+def test_no_tasks_start_no_cluster():
+    run = run_tasks([], probe_task, cluster="tcp://nowhere.invalid:8786", progress=False)
+    assert (run.results, run.n_tasks, run.workers) == ([], 0, {})

@@ -158,7 +158,7 @@ def run_tasks(
     where = "here"
     t0 = time.perf_counter()
     try:
-        if cluster is None:
+        if cluster is None or not tasks:  # nothing to send: no cluster is started
             for i, task in enumerate(tasks):
                 try:
                     d = _call(fn, task, i, threads)
