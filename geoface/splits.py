@@ -122,6 +122,9 @@ def make_splits(
     frame : DataFrame
         The table (needs ``id``, ``group`` and ``target`` columns).
     group : str, default="subject"
+        The grouping column. A frame table (one row per video frame) without a
+        ``subject`` column is grouped by ``video``: frames of one video are
+        never in two folds.
     target : str, default="label"
         Stratify on this column.
     folds : int or "loso", default=5
@@ -135,6 +138,10 @@ def make_splits(
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
+    group_note = None
+    if group == "subject" and "subject" not in frame.columns and "video" in frame.columns:
+        # a frame table without subjects: the frames of one video are never independent
+        group, group_note = "video", "no 'subject' column: frames grouped by video"
     for col in ("id", group, target):
         if col not in frame.columns:
             raise GeofaceError(
@@ -208,6 +215,7 @@ def make_splits(
         "n_rows": len(out),
         "n_groups": int(n_subjects),
         "excluded": excluded,
+        **({"group_note": group_note} if group_note else {}),
         **({"label_normalised": label_changes} if label_changes else {}),
         "rows_per_fold": {
             int(k): int(v) for k, v in out["fold"].value_counts().sort_index().items()

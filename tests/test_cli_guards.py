@@ -235,6 +235,9 @@ _REQUIRED = {
     "extract": ["x", "--out", "y"],
     "score-landmarks": ["x", "--truth", "t", "--out", "y"],
     "explain": ["r", "--out", "y"],
+    "label-frames": ["x", "--coding", "c", "--layout", "events", "--out", "y"],
+    "rebase": ["x", "--out", "y"],
+    "predict": ["r", "x", "--out", "y"],
 }
 
 

@@ -20,6 +20,8 @@ __all__ = ["build_parser", "main"]
 COMMANDS = {
     "datasets": "_datasets",
     "manifest": "_manifest",
+    "label-frames": "_label_frames",
+    "rebase": "_rebase",
     "simulate": "_simulate",
     "extract": "_extract",
     "score-landmarks": "_score_landmarks",

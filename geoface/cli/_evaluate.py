@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ._argtypes import bootstrap_replicates, positive_int, random_seed
+from ._argtypes import bootstrap_replicates, non_negative_float, positive_int, random_seed
 
 
 def add_parser(sub) -> None:
@@ -81,6 +81,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--seed", type=random_seed, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    add_event_options(p)
 
 
 def run(args) -> int:
@@ -101,6 +102,7 @@ def run(args) -> int:
         raise GeofaceError(f"{args.out} exists; choose another --out or add --overwrite")
     predictions = read_predictions(args.predictions)
     truth = read_truth(args.truth) if args.truth else None
+    events = frame_events(args, predictions, truth)
     ev = evaluate_predictions(
         predictions,
         by=split_columns(args.by),
@@ -122,12 +124,91 @@ def run(args) -> int:
         sources={
             "predictions": str(args.predictions),
             "truth": None if args.truth is None else [str(t) for t in args.truth],
+            "events": None if args.events is None else str(args.events),
         },
+        events=events,
     )
     for line in evaluation_lines(ev):
         print(line)
     for gm in ev.by_group.values():
         for line in group_summary_lines(gm):
             print(line)
+    if events is not None:
+        from ..evaluate import agreement_lines, smoothing_line
+
+        print(smoothing_line(events.info["segments"]))
+        for line in agreement_lines(events):
+            print(line)
     print(f"  → {out}")
     return 0
+
+
+# ------------------------------------------------------------------ frame tables (video)
+def add_event_options(p) -> None:
+    from ..coding import CODING_LAYOUTS
+    from ._predict import add_segment_options
+
+    g = p.add_argument_group(
+        "predictions of frames against a coding file",
+        "event-level agreement: the predictions (of a frame table) become segments, matched one "
+        "to one to the coded events of the same video and class whose onset lies within "
+        "--tolerance (event_agreement.csv, segments.csv, events.csv in --out). Frames take "
+        "their true label from the coding file when the predictions and --truth have no "
+        "--target column.",
+    )
+    g.add_argument("--events", type=Path, metavar="CODING", help="coding file (or folder)")
+    g.add_argument(
+        "--layout",
+        choices=tuple(CODING_LAYOUTS),
+        help="what --events is: " + "; ".join(f"{k}: {v}" for k, v in CODING_LAYOUTS.items()),
+    )
+    g.add_argument("--tier", help="--layout elan: the tier whose annotations are the events")
+    g.add_argument("--video", help="--layout elan: the video a single export belongs to")
+    g.add_argument(
+        "--tolerance",
+        type=non_negative_float,
+        default=None,
+        metavar="S",
+        help="largest onset difference of a match, seconds (default 0.5)",
+    )
+    add_segment_options(p)
+
+
+def frame_events(args, predictions, truth):
+    """The coding file's events scored against the predictions' segments, or None."""
+    from .._errors import GeofaceError
+    from ._predict import segment_options, segment_options_given
+
+    frame_only = segment_options_given(args) + [
+        f"--{n}" for n in ("layout", "tier", "video", "tolerance") if getattr(args, n) is not None
+    ]
+    if args.events is None:
+        if frame_only:
+            raise GeofaceError(f"{', '.join(frame_only)} belong(s) with --events CODING")
+        return None
+    if args.layout is None:
+        raise GeofaceError(f"--events needs --layout ({', '.join(('boris', 'elan', 'events'))})")
+    if not args.events.exists():
+        raise GeofaceError(f"--events {args.events} does not exist")
+    from ..coding import read_coding
+    from ..evaluate import check_frame_predictions, evaluate_events
+
+    check_frame_predictions(predictions, f"the predictions {args.predictions}")
+    coded = read_coding(args.events, args.layout, tier=args.tier, video=args.video)
+    result = evaluate_events(
+        predictions,
+        coded,
+        tolerance_s=0.5 if args.tolerance is None else args.tolerance,
+        **segment_options(args),
+    )
+    has_target = args.target in predictions.columns and predictions[args.target].notna().any()
+    if truth is not None and args.target in truth.columns:
+        has_target = True
+    if not has_target:
+        predictions[args.target] = result.frame_labels.to_numpy()
+        result.info["target"] = f"frame labels from {args.events}"
+        print(
+            f"frame labels from {args.events}: "
+            + ", ".join(f"{k} {v}" for k, v in result.info["frames"].items())
+        )
+    return result

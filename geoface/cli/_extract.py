@@ -85,6 +85,11 @@ def add_parser(sub) -> None:
     from ._extract_images import add_image_arguments
 
     add_image_arguments(p)
+    # --- video inputs ---
+    from ._extract_images import add_video_arguments
+
+    add_video_arguments(p)
+    # --- end video inputs ---
 
 
 def warn_formula_like(frame, out: Path) -> None:
@@ -174,6 +179,14 @@ def check_landmarks(landmarks, meta, source: Path) -> None:
 
 
 def run(args) -> int:
+    # --- video inputs: a video, a folder holding one, or a manifest naming one ---
+    from ..video import holds_videos
+
+    if holds_videos(args.input):
+        from ._extract_images import run_videos
+
+        return run_videos(args)
+    # --- end video inputs ---
     from ..landmarks import input_kind
 
     kind = input_kind(args.input, images_requested=args.landmarker is not None)
@@ -193,7 +206,8 @@ def run(args) -> int:
     check_landmarks(landmarks, meta, args.input)
     qc = None
     if "qc_status" in meta.columns:  # a landmark table written by 'extract' on images
-        cols = [c for c in meta.columns if c in IMAGE_QC_COLUMNS]
+        # (a video's landmark table also has qc_how: detected or tracked)
+        cols = [c for c in meta.columns if c in IMAGE_QC_COLUMNS or c == "qc_how"]
         qc, meta = meta[cols], meta.drop(columns=cols)
     table = extract_table(
         landmarks,

@@ -111,7 +111,8 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=_positive,
         default=None,
-        help="decoding/detection threads (default: cores, ≤ 4)",
+        help="decoding/detection threads (default: cores, ≤ 4); for videos, the processes "
+        "computing segments",
     )
     add_denoise_arguments(g)
     g.add_argument("--quiet", action="store_true", help="no progress bar or backend message")
@@ -244,3 +245,213 @@ def cluster_runner(args, extract):
             return extract(*a, **kw)
 
     return run
+
+
+# --------------------------------------------------------------------------- video
+def add_video_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``extract`` on videos (sampling, tracking, smoothing, segments)."""
+    from ._argtypes import non_negative_float, positive_float
+
+    g = p.add_argument_group(
+        "video",
+        "for a video, a folder holding videos (images beside them give rows of the same "
+        "table) or a manifest whose 'path' column names videos; one row per sampled frame "
+        "and kept face; Parquet recommended (--out frames.parquet), CSV on request",
+    )
+    g.add_argument(
+        "--fps",
+        type=positive_float,
+        default=None,
+        metavar="N",
+        help="keep the first frame at or after every 1/N s (by presentation time; "
+        "default: every frame)",
+    )
+    g.add_argument(
+        "--every", type=positive_int, default=None, metavar="N", help="keep every N-th frame"
+    )
+    g.add_argument(
+        "--start",
+        type=non_negative_float,
+        default=None,
+        metavar="S",
+        help="first time kept, in seconds from the stream's first frame",
+    )
+    g.add_argument(
+        "--end",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="keep frames before this time (seconds from the first frame; S itself excluded)",
+    )
+    g.add_argument(
+        "--redetect-every",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="re-detect faces every K frames (and whenever a track's QC drops); between "
+        "detections each face is tracked from its previous landmarks (default: the "
+        "tracker's, 15)",
+    )
+    g.add_argument(
+        "--smooth",
+        choices=("none", "one-euro", "savgol"),
+        default="none",
+        help="smooth landmarks over time, per track: none (default, raw landmarks), "
+        "one-euro (causal One-Euro filter) or savgol (centred Savitzky-Golay, SciPy)",
+    )
+    g.add_argument(
+        "--smooth-min-cutoff",
+        type=positive_float,
+        default=None,
+        metavar="HZ",
+        help="one-euro: cutoff frequency of a still face (default 1; lower: smoother at rest, "
+        "more lag)",
+    )
+    g.add_argument(
+        "--smooth-beta",
+        type=non_negative_float,
+        default=None,
+        metavar="B",
+        help="one-euro: how fast the cutoff rises with speed, in Hz per inter-ocular distance "
+        "per second (default 5; higher: less lag in fast movement)",
+    )
+    g.add_argument(
+        "--smooth-d-cutoff",
+        type=positive_float,
+        default=None,
+        metavar="HZ",
+        help="one-euro: cutoff frequency of the speed estimate",
+    )
+    g.add_argument(
+        "--smooth-window",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="savgol: window length in seconds (converted to an odd number of frames at the "
+        "video's frame rate; default 0.25)",
+    )
+    g.add_argument(
+        "--smooth-order",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="savgol: polynomial order (default 2)",
+    )
+    g.add_argument(
+        "--segment-frames",
+        type=positive_int,
+        default=256,
+        metavar="N",
+        help="sampled frames per segment, the unit of work and of resume (default 256)",
+    )
+    g.add_argument(
+        "--overlay-video",
+        type=Path,
+        default=None,
+        metavar="FILE.mp4",
+        help="write an MP4 with box, landmarks, mesh and track id drawn on every sampled "
+        "frame (one file per video, FILE-<video>.mp4, when there are several)",
+    )
+
+
+def smooth_params(args) -> dict:
+    """The ``--smooth-*`` options given, as keyword arguments of the filter."""
+    given = {
+        "min_cutoff": args.smooth_min_cutoff,
+        "beta": args.smooth_beta,
+        "d_cutoff": args.smooth_d_cutoff,
+        "window_s": args.smooth_window,
+        "polyorder": args.smooth_order,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def run_videos(args) -> int:
+    """``geoface extract`` on a video, a folder holding videos or a manifest naming them."""
+    import os
+    import sys
+
+    from .._errors import GeofaceError
+    from ..video import default_landmarks_out, extract_videos
+    from ._paths import refuse_onto_inputs
+
+    if args.landmarker == "file" or args.landmarks_file is not None:
+        raise GeofaceError(
+            "--landmarker file / --landmarks-file read landmarks of images; videos need a "
+            "detector: leave them out, or use --landmarker dlib or fan"
+        )
+    if args.overlays is not None:
+        raise GeofaceError(
+            f"--overlays draws on images; for videos use --overlay-video FILE.mp4 "
+            f"(input {args.input})"
+        )
+    if args.relative == "first":
+        raise GeofaceError(
+            "--relative first needs the frames in order before the table is written; for "
+            "video use --relative mean (each person's mean face) or --relative marked"
+        )
+    params = smooth_params(args)
+    if params and args.smooth == "none":
+        raise GeofaceError(
+            f"--smooth-* options ({', '.join(params)}) were given without --smooth; add "
+            "--smooth one-euro or --smooth savgol"
+        )
+    # segments run in --workers processes (default: the cores, at most 4)
+    processes = args.workers or max(1, min(4, os.cpu_count() or 1))
+    inputs = [("input", args.input)]
+    refuse_onto_inputs(
+        args.landmarks_out or default_landmarks_out(args.out), inputs, option="--landmarks-out"
+    )
+    result = extract_videos(
+        args.input,
+        args.out,
+        mesh=args.mesh,
+        reference=args.reference,
+        iod=args.iod,
+        neutral_label=args.neutral_label,
+        landmarker=args.landmarker,
+        detector=args.detector,
+        faces=args.faces,
+        device=args.device,
+        weights_dir=args.weights_dir,
+        batch_size=args.batch_size,
+        landmarks_out=args.landmarks_out,
+        overlay_video=args.overlay_video,
+        cache=args.cache,
+        use_cache=not args.no_cache,
+        max_side=args.max_side,
+        detect_side=args.detect_side,
+        min_size=args.min_size,
+        max_pixels=args.max_pixels,
+        mirror_average=args.mirror_average,
+        upsample=args.upsample,
+        relative=args.relative,
+        relative_by=args.relative_by,
+        relative_mark=args.relative_mark,
+        fps=args.fps,
+        every=args.every,
+        start=args.start,
+        end=args.end,
+        redetect_every=args.redetect_every,
+        smooth=args.smooth,
+        smooth_params=params,
+        segment_frames=args.segment_frames,
+        workers=1 if processes > 1 else args.workers,
+        processes=processes,
+        progress=not args.quiet,
+        say=None if args.quiet else print,
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in result.qc_counts.items())
+    nv, ni = result.n_videos, result.n_images
+    what = f"{nv} video{'s' * (nv != 1)}" + (f" and {ni} image{'s' * (ni != 1)}" if ni else "")
+    print(f"{result.n_rows} rows from {what} → {result.path}: {counts}")
+    for line in result.lines:
+        print(line)
+    usable = sum(result.qc_counts.get(s, 0) for s in ("ok", "multiple_faces", "fallback_box"))
+    if not usable:
+        print(
+            "geoface: error: no frame has a usable face; see qc_status in the table",
+            file=sys.stderr,
+        )
+        return 2
+    return 0

@@ -11,7 +11,15 @@ from .._errors import GeofaceError
 __all__ = ["check_outputs", "refuse_onto_inputs"]
 
 #: Options that name something a command writes (every other path option is read).
-OUTPUT_OPTIONS: tuple[str, ...] = ("out", "landmarks_out", "overlays", "cache", "json")
+OUTPUT_OPTIONS: tuple[str, ...] = (
+    "out",
+    "landmarks_out",
+    "overlays",
+    "overlay_video",
+    "segments",
+    "cache",
+    "json",
+)
 #: Commands whose ``--out`` is a folder they create (and, with --overwrite, replace).
 FOLDER_OUTPUTS: frozenset[str] = frozenset(
     {"fit", "explain", "compare", "evaluate", "fuse", "simulate", "demo", "baseline"}

@@ -16,7 +16,11 @@ def add_parser(sub) -> None:
     )
     p.add_argument("features", type=Path, help="feature table from 'geoface extract'")
     p.add_argument("--out", required=True, type=Path, help="splits CSV (id, fold, <group>)")
-    p.add_argument("--group", default="subject", help="grouping column (default subject)")
+    p.add_argument(
+        "--group",
+        default="subject",
+        help="grouping column (default subject; a frame table without one: video)",
+    )
     p.add_argument("--target", default="label", help="column to stratify on (default label)")
     p.add_argument(
         "--folds", type=fold_count, default="5", help="number of folds, or 'loso' (default 5)"
@@ -47,7 +51,7 @@ def run(args) -> int:
     sizes = ", ".join(str(v) for v in info["rows_per_fold"].values())
     excluded = ", ".join(f"{k} {v}" for k, v in info["excluded"].items()) or "none"
     print(
-        f"{info['n_rows']} faces of {info['n_groups']} {args.group}s in {info['n_folds']} "
+        f"{info['n_rows']} faces of {info['n_groups']} {splits.group}s in {info['n_folds']} "
         f"folds ({info['method']}, seed {args.seed}; rows per fold {sizes}) → {args.out}"
     )
     print(f"  excluded: {excluded}")

@@ -290,6 +290,7 @@ def evaluate_predictions(
     group : str, default="subject"
         Column of subjects for the bootstrap; ``"id"`` treats every face as
         its own subject. Rows with an empty subject are their own subject.
+        Without a ``subject`` column, a frame table's ``video`` column is used.
     unseen : {"exclude", "count"}, default="exclude"
         Rows whose true class is not among the model's classes: left out
         with status ``unseen_class`` (``exclude``), or scored as errors
@@ -372,7 +373,9 @@ def evaluate_predictions(
     if group == "id":
         subjects, group_source = pd.Series(ids), "id"
     else:
-        subjects, group_source = _pick(group, joined, pred, flag="--group")
+        # frame tables without subjects: the frames of one video are one group
+        fallback = "video" if group == "subject" else None
+        subjects, group_source = _pick(group, joined, pred, flag="--group", fallback=fallback)
     subjects = label_strings(subjects)
     filled = pd.isna(subjects)
     subjects[filled] = ids[filled]

@@ -64,6 +64,37 @@ def _report_markdown(ev: Evaluation) -> str:
     return "\n".join(parts)
 
 
+def _events_markdown(events) -> str:
+    """The event-level agreement as a Markdown section."""
+    seg = events.info["segments"]
+    how = "no smoothing" if seg["smooth"] == "none" else f"{seg['smooth']} over {seg['window_s']} s"
+    head = (
+        "| class | coded | predicted | matched | precision | recall | F1 | mean onset error (s) |"
+    )
+    lines = [
+        "",
+        "## Events against the coding file",
+        "",
+        f"- onset tolerance {events.info['tolerance_s']} s; segments: {how}, shortest "
+        f"{seg['min_duration_s']} s, threshold {seg['threshold']}",
+        f"- coded events by status: {events.info['events']}",
+        "",
+        head,
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def fmt(x) -> str:
+        return "n/a" if x != x else f"{x:.3f}"
+
+    for row in events.agreement.itertuples(index=False):
+        lines.append(
+            f"| {row[0]} | {row.n_coded} | {row.n_predicted} | {row.matched} | "
+            f"{fmt(row.precision)} | {fmt(row.recall)} | {fmt(row.f1)} | "
+            f"{fmt(row.mean_onset_error_s)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_evaluation(
     ev: Evaluation,
     out: str | os.PathLike,
@@ -71,11 +102,16 @@ def write_evaluation(
     overwrite: bool = False,
     command: Sequence[str] | None = None,
     sources: dict | None = None,
+    events=None,
 ) -> Path:
     """Write ``metrics.json``, ``metrics_by_<column>.csv``/``.md``, ``report.md``,
     ``evaluated_rows.csv``, ``evaluate.json`` and ``figures/`` into ``out``.
 
-    The folder is staged under a temporary name and renamed into place.
+    The folder is staged under a temporary name and renamed into place. With
+    ``events`` (an :class:`geoface.evaluate.EventEvaluation`, predictions on
+    frames against a coding file), ``event_agreement.csv``, ``segments.csv``
+    and ``events.csv`` (every coded event with its status) are written too and
+    its options and counts go into ``evaluate.json`` under ``events``.
 
     Returns
     -------
@@ -103,14 +139,23 @@ def write_evaluation(
         write_json(tmp / METRICS_JSON, metrics)
         for gm in ev.by_group.values():
             write_group_report(tmp, gm, markdown=True, confusions=True, title=f"by {gm.column}")
-        (tmp / "report.md").write_text(_report_markdown(ev), encoding="utf-8")
+        report = _report_markdown(ev)
+        if events is not None:
+            report += _events_markdown(events)
+        (tmp / "report.md").write_text(report, encoding="utf-8")
         ev.rows.to_csv(tmp / "evaluated_rows.csv", index=False)
         cm = ev.overall["confusion_matrix"]
         fig = plot_confusion_matrix(cm["counts"], cm["labels"], title="all scored rows")
         save_figure(fig, tmp / "figures" / "confusion_matrix")
         plt.close(fig)
+        extra = {}
+        if events is not None:  # predictions on frames against a coding file
+            events.agreement.to_csv(tmp / "event_agreement.csv", index=False, float_format="%.6g")
+            events.segments.to_csv(tmp / "segments.csv", index=False, float_format="%.6f")
+            events.events.to_csv(tmp / "events.csv", index=False, float_format="%.6f")
+            extra["events"] = events.info
         write_json(
             tmp / "evaluate.json",
-            {**run_header(command), "inputs": dict(sources or {}), **ev.info},
+            {**run_header(command), "inputs": dict(sources or {}), **ev.info, **extra},
         )
     return Path(out)

@@ -2,11 +2,17 @@
 
 from ._geometry import QC_STATUSES, GeometryResult, compute_geometry, edge_lengths
 from ._names import feature_map, feature_mirror, feature_names
+from ._rebase import REBASE_COLUMNS, rebase_frames
+from ._reference import QUIET_FRACTION, QUIET_MIN_FRAMES, RELATIVE_RULES, quiet_reference_mask
 from ._table import USABLE_STATUSES, FeatureTable, extract_table, sidecar_paths
 from ._transformer import FeatureResult, MeshFeatures
 
 __all__ = [
     "QC_STATUSES",
+    "QUIET_FRACTION",
+    "QUIET_MIN_FRAMES",
+    "REBASE_COLUMNS",
+    "RELATIVE_RULES",
     "USABLE_STATUSES",
     "FeatureResult",
     "FeatureTable",
@@ -18,5 +24,7 @@ __all__ = [
     "feature_map",
     "feature_mirror",
     "feature_names",
+    "quiet_reference_mask",
+    "rebase_frames",
     "sidecar_paths",
 ]

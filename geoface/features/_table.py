@@ -359,12 +359,13 @@ def extract_table(
         Recorded in the sidecar: where the landmarks came from.
     source : str, optional
         Recorded in the sidecar: the input file.
-    relative : {"none", "auto", "mean", "first", "marked"}, default="none"
+    relative : {"none", "auto", "mean", "first", "marked", "quiet"}, default="none"
         Person-specific reference (see :mod:`geoface.features._reference`):
         every feature becomes its difference from the reference of the row's
         ``relative_by`` group, never the row itself. ``mean``: the mean of the
         group's other faces; ``first``: the group's first face by
-        ``relative_order``; ``marked``: the faces ``relative_mark`` marks.
+        ``relative_order``; ``marked``: the faces ``relative_mark`` marks;
+        ``quiet``: a track's quietest frames (ordered by ``relative_order``).
         ``auto`` is ``mean`` when the table has a ``relative_by`` column and
         some group has two usable faces, else ``none``. Rows without a
         reference of their own use the mesh template's features and get
@@ -455,7 +456,7 @@ def extract_table(
     return FeatureTable(frame=frame, mesh=transformer.mesh_, info=info)
 
 
-_RELATIVE_CHOICES = ("none", "auto", "mean", "first", "marked")
+_RELATIVE_CHOICES = ("none", "auto", "mean", "first", "marked", "quiet")
 
 
 def _resolve_relative(relative: str, by: str, meta: pd.DataFrame, usable: np.ndarray):
@@ -486,7 +487,9 @@ def _make_relative(features, meta, usable, transformer, rule, by, order, mark):
     template = transformer.mesh_.template[None]
     plain = MeshFeatures(mesh=transformer.mesh_, iod=transformer.iod).fit(template)
     fallback = plain.transform(template)[0]
-    is_ref = reference_mask(meta, rule, group=by, order=order, mark=mark, usable=usable)
+    is_ref = reference_mask(
+        meta, rule, group=by, order=order, mark=mark, usable=usable, features=features
+    )
     groups = meta[by].where(meta[by].notna(), None).to_numpy()
     res = relative_to_reference(features, groups, is_ref, fallback=fallback, usable=usable)
     return res.features, res.fallback
