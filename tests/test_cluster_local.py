@@ -264,3 +264,37 @@ def test_fit_cluster_option_sets_the_dask_backend(client):
         from geoface.cluster import current_threads
 
         assert current_threads() is None  # a remote cluster: each worker's own allotment
+
+
+def test_a_video_split_into_segments_on_the_cluster_equals_one_machine(client, tmp_path):
+    """The segments of one video spread over both workers; the frame table is the same."""
+    pytest.importorskip("av")
+    from geoface.cluster import segment_runner
+    from geoface.features import FeatureTable
+    from geoface.video import extract_videos
+
+    from ._videos import simulated_expression_frames, write_video
+
+    frames, _ = simulated_expression_frames(24, size=(320, 240), seed=4)
+    video = write_video(tmp_path / "clip.mp4", frames, fps=25, gop=6)
+    opts = {"landmarker": "dlib", "detect_side": 320, "segment_frames": 6, "progress": False}
+    here = extract_videos(video, tmp_path / "here.parquet", cache=tmp_path / "c1", **opts)
+    runs = []
+    runner = segment_runner(client, progress=False, runs=runs)
+    there = extract_videos(
+        video, tmp_path / "there.parquet", cache=tmp_path / "c2", run_tasks=runner, **opts
+    )
+    a, b = FeatureTable.read(here.path).frame, FeatureTable.read(there.path).frame
+    pd.testing.assert_frame_equal(a, b)
+    assert len(b) == 24 and b["id"].is_unique
+    ((run,),) = (runs,)
+    assert run.n_tasks == 4 and run.n_items == 24
+    assert sum(w["tasks"] for w in run.workers.values()) == 4
+    assert there.info["segments"] == {"n": 4, "computed": 4, "reused": 0}
+    # the same through the command line, on the cluster's scheduler
+    from geoface.cli import main
+
+    argv = ["extract", str(video), "--out", str(tmp_path / "cli.parquet"), "--landmarker", "dlib"]
+    argv += ["--detect-side", "320", "--segment-frames", "6", "--cache", str(tmp_path / "c3")]
+    assert main([*argv, "--cluster", client.scheduler.address, "--threads", "1", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(a, FeatureTable.read(tmp_path / "cli.parquet").frame)

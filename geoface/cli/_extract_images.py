@@ -225,6 +225,36 @@ def cluster_options(args) -> dict:
     return {"cluster": args.cluster, "threads": args.threads, "chunk": args.chunk}
 
 
+def video_cluster_options(args) -> tuple[dict, list]:
+    """``extract_videos``' segment runner on the cluster (none without ``--cluster``), and the
+    list that receives its runs."""
+    if getattr(args, "cluster", None) is None:
+        return {}, []
+    from ..cluster import segment_runner
+
+    runs: list = []
+    runner = segment_runner(args.cluster, threads=args.threads, progress=not args.quiet, runs=runs)
+    return {"run_tasks": runner}, runs
+
+
+def threads_runner(args, extract):
+    """``extract`` under the ``--threads`` budget when it is given."""
+    import functools
+
+    from .._threads import thread_budget
+
+    threads = getattr(args, "threads", None)
+    if threads is None:
+        return extract
+
+    @functools.wraps(extract)
+    def run(*a, **kw):
+        with thread_budget(threads):
+            return extract(*a, **kw)
+
+    return run
+
+
 def cluster_runner(args, extract):
     """``extract`` itself, on the cluster with ``--cluster``, under ``--threads`` when given."""
     import functools
@@ -402,7 +432,8 @@ def run_videos(args) -> int:
     refuse_onto_inputs(
         args.landmarks_out or default_landmarks_out(args.out), inputs, option="--landmarks-out"
     )
-    result = extract_videos(
+    cluster_kw, cluster_runs = video_cluster_options(args)  # --cluster / --threads
+    result = threads_runner(args, extract_videos)(
         args.input,
         args.out,
         mesh=args.mesh,
@@ -440,7 +471,13 @@ def run_videos(args) -> int:
         processes=processes,
         progress=not args.quiet,
         say=None if args.quiet else print,
+        **cluster_kw,
     )
+    for run in cluster_runs:
+        print(
+            f"  cluster: {run.n_tasks} segments on {len(run.workers)} workers, "
+            f"{run.n_items / max(run.elapsed_s, 1e-9):.1f} frames/s"
+        )
     counts = ", ".join(f"{k} {v}" for k, v in result.qc_counts.items())
     nv, ni = result.n_videos, result.n_images
     what = f"{nv} video{'s' * (nv != 1)}" + (f" and {ni} image{'s' * (ni != 1)}" if ni else "")

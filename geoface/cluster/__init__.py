@@ -8,6 +8,8 @@
   per-worker timings.
 * :func:`extract_images_on_cluster` — image extraction whose landmark step runs on the
   cluster (workers fill the shared landmark cache; the table equals the one-machine table).
+* :func:`segment_runner` — video extraction whose segments run on the cluster (the
+  ``run_tasks`` of :func:`geoface.video.extract_videos`).
 * :func:`thread_budget` — one number of threads for BLAS/OpenMP, XGBoost, PyTorch, OpenCV
   and dlib alike.
 """
@@ -17,6 +19,7 @@ from ._images import ImageTask, extract_images_on_cluster, plan_image_tasks, run
 from ._probe import ProbeTask, probe_task
 from ._run import TaskRun, run_tasks
 from ._spec import JOBQUEUE_CLASSES, ClusterSpec, job_script, open_client, parse_cluster
+from ._video import segment_runner
 
 __all__ = [
     "JOBQUEUE_CLASSES",
@@ -34,5 +37,6 @@ __all__ = [
     "probe_task",
     "run_image_task",
     "run_tasks",
+    "segment_runner",
     "thread_budget",
 ]
