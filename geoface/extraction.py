@@ -113,6 +113,7 @@ def extract_images(
     workers: int | None = None,
     progress: bool = True,
     say: Callable[[str], None] | None = None,
+    extra_detection: dict | None = None,
 ) -> ImageExtraction:
     """Detect landmarks in images and write their feature table (``geoface extract`` on images).
 
@@ -150,6 +151,9 @@ def extract_images(
         Show a progress bar.
     say : callable, optional
         Receives the header line before detection starts.
+    extra_detection : dict, optional
+        Entries added to the detection record (e.g. ``cluster``: how a
+        distributed run filled the cache).
 
     Returns
     -------
@@ -229,6 +233,7 @@ def extract_images(
     detection["landmarks_table"] = str(landmarks_out)
     detection["timings"]["features_s"] = round(time.perf_counter() - t1, 3)
     detection["timings"]["total_s"] = round(time.perf_counter() - t0, 3)
+    detection.update(extra_detection or {})
     table.info["detection"] = detection
     path = table.write(out)
     info = found.info

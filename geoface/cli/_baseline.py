@@ -118,6 +118,12 @@ def add_parser(sub) -> None:
     t.add_argument("--bootstrap", type=bootstrap_replicates, default=2000)
     t.add_argument("--overwrite", action="store_true")
     t.add_argument("--quiet", action="store_true")
+    t.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="CPU threads for PyTorch, BLAS/OpenMP and OpenCV alike (default: their own)",
+    )
     pr = verbs.add_parser("predict", help="predict images with a trained baseline")
     pr.add_argument("run_dir", type=Path)
     pr.add_argument("input", type=Path, help="feature table, landmark CSV or manifest")
@@ -166,35 +172,42 @@ def run(args) -> int:
         patience=args.patience,
         freeze=None if args.freeze is None else tuple(args.freeze),
     )
-    path = train_baseline(
-        args.input,
-        args.out,
-        recipe=recipe,
-        arch=args.arch,
-        pretrained=args.pretrained,
-        splits=Splits.read(args.splits) if args.splits else None,
-        folds=parse_folds(args.folds),
-        task=args.task,
-        target=args.target,
-        group=args.group,
-        loss=args.loss,
-        age_unit=args.age_unit,
-        aux_targets=args.aux_targets,
-        aux_weight=args.aux_weight,
-        landmarks=args.landmarks,
-        image_root=args.image_root,
-        image_size=args.image_size,
-        align=args.align,
-        device=args.device,
-        workers=args.workers,
-        seed=args.seed,
-        deterministic=args.deterministic,
-        final=not args.no_final,
-        n_boot=args.bootstrap,
-        overwrite=args.overwrite,
-        command=["geoface", *sys.argv[1:]],
-        progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
-    )
+    from contextlib import nullcontext
+
+    from .._threads import thread_budget
+
+    if args.threads:
+        import torch  # noqa: F401  (loaded first, so that the budget reaches it)
+    with thread_budget(args.threads) if args.threads else nullcontext():  # --threads
+        path = train_baseline(
+            args.input,
+            args.out,
+            recipe=recipe,
+            arch=args.arch,
+            pretrained=args.pretrained,
+            splits=Splits.read(args.splits) if args.splits else None,
+            folds=parse_folds(args.folds),
+            task=args.task,
+            target=args.target,
+            group=args.group,
+            loss=args.loss,
+            age_unit=args.age_unit,
+            aux_targets=args.aux_targets,
+            aux_weight=args.aux_weight,
+            landmarks=args.landmarks,
+            image_root=args.image_root,
+            image_size=args.image_size,
+            align=args.align,
+            device=args.device,
+            workers=args.workers,
+            seed=args.seed,
+            deterministic=args.deterministic,
+            final=not args.no_final,
+            n_boot=args.bootstrap,
+            overwrite=args.overwrite,
+            command=["geoface", *sys.argv[1:]],
+            progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
+        )
     from ..runs import METRICS_JSON, read_json
 
     metrics = read_json(path / METRICS_JSON)

@@ -116,6 +116,7 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_denoise_arguments(g)
     g.add_argument("--quiet", action="store_true", help="no progress bar or backend message")
+    add_cluster_arguments(p)
 
 
 def add_denoise_arguments(g) -> None:
@@ -146,7 +147,7 @@ def run_images(args, kind: str) -> int:
     refuse_onto_inputs(
         args.landmarks_out or default_landmarks_out(args.out), inputs, option="--landmarks-out"
     )
-    result = extract_images(
+    result = cluster_runner(args, extract_images)(
         args.input,
         args.out,
         kind=kind,
@@ -175,11 +176,105 @@ def run_images(args, kind: str) -> int:
         workers=args.workers,
         progress=not args.quiet,
         say=None if args.quiet else print,
+        **cluster_options(args),
     )
     status = report(result.table, result.path, what=f"rows from {result.n_images} images")
     for line in result.lines:
         print(line)
     return status
+
+
+# --- many machines: --cluster / --threads ---------------------------------------------------
+
+
+def add_cluster_arguments(p: argparse.ArgumentParser, *, chunk: bool = True) -> None:
+    """``--cluster``, ``--threads`` (and ``--chunk``): where the work runs, and on how many
+    threads (``extract``, ``fit``)."""
+    g = p.add_argument_group(
+        "many machines",
+        "run the work on a Dask cluster; the output is the same as on one machine",
+    )
+    g.add_argument(
+        "--cluster",
+        default=None,
+        metavar="SPEC",
+        help="local or local:N (N worker processes here), a Dask scheduler address "
+        "(tcp://host:8786), or a cluster config file (.yaml naming a dask_jobqueue class: "
+        "SLURMCluster, PBSCluster …, its options and the number of jobs); see the README",
+    )
+    g.add_argument(
+        "--threads",
+        type=_positive,
+        default=None,
+        help="threads per task for BLAS/OpenMP, XGBoost, PyTorch, OpenCV and dlib alike "
+        "(default: the process's CPU allotment; on a cluster, each worker's share)",
+    )
+    if chunk:
+        g.add_argument(
+            "--chunk",
+            type=_positive,
+            default=64,
+            help="with --cluster: images per task (default 64)",
+        )
+
+
+def cluster_options(args) -> dict:
+    """The extra keywords of the cluster run (none without ``--cluster``)."""
+    if getattr(args, "cluster", None) is None:
+        return {}
+    return {"cluster": args.cluster, "threads": args.threads, "chunk": args.chunk}
+
+
+def video_cluster_options(args) -> tuple[dict, list]:
+    """``extract_videos``' segment runner on the cluster (none without ``--cluster``), and the
+    list that receives its runs."""
+    if getattr(args, "cluster", None) is None:
+        return {}, []
+    from ..cluster import segment_runner
+
+    runs: list = []
+    runner = segment_runner(args.cluster, threads=args.threads, progress=not args.quiet, runs=runs)
+    return {"run_tasks": runner}, runs
+
+
+def threads_runner(args, extract):
+    """``extract`` under the ``--threads`` budget when it is given."""
+    import functools
+
+    from .._threads import thread_budget
+
+    threads = getattr(args, "threads", None)
+    if threads is None:
+        return extract
+
+    @functools.wraps(extract)
+    def run(*a, **kw):
+        with thread_budget(threads):
+            return extract(*a, **kw)
+
+    return run
+
+
+def cluster_runner(args, extract):
+    """``extract`` itself, on the cluster with ``--cluster``, under ``--threads`` when given."""
+    import functools
+
+    from .._threads import thread_budget
+
+    if getattr(args, "cluster", None) is not None:
+        from ..cluster import extract_images_on_cluster
+
+        extract = extract_images_on_cluster
+    threads = getattr(args, "threads", None)
+    if threads is None:
+        return extract
+
+    @functools.wraps(extract)
+    def run(*a, **kw):
+        with thread_budget(threads):
+            return extract(*a, **kw)
+
+    return run
 
 
 # --------------------------------------------------------------------------- video
@@ -337,7 +432,8 @@ def run_videos(args) -> int:
     refuse_onto_inputs(
         args.landmarks_out or default_landmarks_out(args.out), inputs, option="--landmarks-out"
     )
-    result = extract_videos(
+    cluster_kw, cluster_runs = video_cluster_options(args)  # --cluster / --threads
+    result = threads_runner(args, extract_videos)(
         args.input,
         args.out,
         mesh=args.mesh,
@@ -375,7 +471,13 @@ def run_videos(args) -> int:
         processes=processes,
         progress=not args.quiet,
         say=None if args.quiet else print,
+        **cluster_kw,
     )
+    for run in cluster_runs:
+        print(
+            f"  cluster: {run.n_tasks} segments on {len(run.workers)} workers, "
+            f"{run.n_items / max(run.elapsed_s, 1e-9):.1f} frames/s"
+        )
     counts = ", ".join(f"{k} {v}" for k, v in result.qc_counts.items())
     nv, ni = result.n_videos, result.n_images
     what = f"{nv} video{'s' * (nv != 1)}" + (f" and {ni} image{'s' * (ni != 1)}" if ni else "")

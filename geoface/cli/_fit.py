@@ -72,6 +72,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    from ._extract_images import add_cluster_arguments
+
+    add_cluster_arguments(p, chunk=False)
 
 
 def _mirror_defaults() -> str:
@@ -142,25 +145,26 @@ def run(args) -> int:
             target = table.frame[args.target]
             print_label_note(normalise_labels(target)[1], target, args.target)
     splits = Splits.read(args.splits) if args.splits else None
-    path = fit_run(
-        table,
-        args.out,
-        model=args.model,
-        target=args.target,
-        group=args.group,
-        splits=splits,
-        folds=parse_folds(args.folds),
-        seed=args.seed,
-        tune=args.tune,
-        mirror=args.mirror,
-        permutations=args.permutations,
-        n_boot=args.bootstrap,
-        eval_by=split_columns(args.eval_by),
-        overwrite=args.overwrite,
-        command=["geoface", *sys.argv[1:]],
-        table_path=str(args.features),
-        progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
-    )
+    with cluster_context(args):  # --cluster / --threads
+        path = fit_run(
+            table,
+            args.out,
+            model=args.model,
+            target=args.target,
+            group=args.group,
+            splits=splits,
+            folds=parse_folds(args.folds),
+            seed=args.seed,
+            tune=args.tune,
+            mirror=args.mirror,
+            permutations=args.permutations,
+            n_boot=args.bootstrap,
+            eval_by=split_columns(args.eval_by),
+            overwrite=args.overwrite,
+            command=["geoface", *sys.argv[1:]],
+            table_path=str(args.features),
+            progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
+        )
     metrics = Run(path).metrics
     for line in summary_lines(metrics):
         print(line)
@@ -169,3 +173,26 @@ def run(args) -> int:
             print("  " + line)
     print(f"  → {path}")
     return 0
+
+
+def cluster_context(args):
+    """``fit --cluster``: folds and permutations as joblib jobs on a Dask cluster;
+    ``--threads``: the thread budget of every fit (each worker's share by default)."""
+    from contextlib import ExitStack
+
+    from .._threads import thread_budget
+
+    threads = args.threads
+    with ExitStack() as stack:
+        if args.cluster is not None:
+            from joblib import parallel_config
+
+            from ..cluster import open_client, parse_cluster
+
+            spec = parse_cluster(args.cluster)
+            threads = threads or spec.task_threads()
+            stack.enter_context(open_client(spec))
+            stack.enter_context(parallel_config(backend="dask", n_jobs=-1))
+        if threads is not None:
+            stack.enter_context(thread_budget(threads))
+        return stack.pop_all()  # entered without error: the caller's with-block closes it

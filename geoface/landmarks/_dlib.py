@@ -20,6 +20,7 @@ import numpy as np
 
 from .._convention import MIRROR_PERMUTATION
 from .._errors import GeofaceError, MissingDependencyError
+from .._threads import current_threads
 from ._backends import FaceDetector, Landmarker
 
 __all__ = [
@@ -81,6 +82,9 @@ def dlib_available() -> bool:
 
 
 def _default_jobs() -> int:
+    budget = current_threads()  # a thread budget in force (``--threads``) wins
+    if budget is not None:
+        return budget
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(4, n or 1))
 

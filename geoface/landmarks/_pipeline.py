@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import GeofaceError
+from .._threads import current_threads
 from ._backends import Faces, Landmarker
 from ._cache import LandmarkCache
 from ._images import (
@@ -52,6 +53,9 @@ class _Loaded:
 
 
 def _default_workers() -> int:
+    budget = current_threads()  # a thread budget in force (``--threads``) wins
+    if budget is not None:
+        return budget
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(4, n or 1))
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import GeofaceError
+from .._threads import current_threads
 from ..metrics import confusion_counts, scores_from_confusion
 from ..runs import fold_score_row
 from ._registry import ModelSpec
@@ -165,6 +166,35 @@ def fit_model(
     return model, present, params
 
 
+def _cv_fold(spec, X, y, groups, folds, k, n_classes, seed, tune, mirror, keep_models, threads):
+    """Fit on every fold but ``k``, predict fold ``k`` (one joblib job; may run on a worker).
+
+    ``threads`` is the caller's budget, applied here too (a worker does not inherit it).
+    """
+    from .._threads import thread_budget
+
+    test = folds == k
+    train = ~test
+    with thread_budget(threads):
+        t0 = time.perf_counter()
+        model, present, params = fit_model(
+            spec,
+            X[train],
+            y[train],
+            groups[train],
+            seed=seed,
+            n_classes=n_classes,
+            tune=tune,
+            mirror=mirror,
+        )
+        seconds = time.perf_counter() - t0
+        proba_k = _predict_full(model, present, X[test], n_classes)
+        train_pred = _predict_full(model, present, X[train], n_classes).argmax(axis=1)
+    row = fold_score_row(k, y[train], train_pred, y[test], proba_k.argmax(axis=1), n_classes)
+    row["fit_seconds"] = round(seconds, 3)
+    return k, proba_k, row, params, (model, present) if keep_models else None
+
+
 def cross_validate(
     spec: ModelSpec,
     X: np.ndarray,
@@ -207,37 +237,29 @@ def cross_validate(
     -------
     CVResult
     """
+    from joblib import Parallel, delayed
+
     proba = np.zeros((len(y), n_classes))
     result = CVResult(proba=proba, pred=np.zeros(len(y), dtype=int))
-    for k in np.unique(folds):
-        test = folds == k
-        train = ~test
-        t0 = time.perf_counter()
-        model, present, params = fit_model(
-            spec,
-            X[train],
-            y[train],
-            groups[train],
-            seed=seed,
-            n_classes=n_classes,
-            tune=tune,
-            mirror=mirror,
+    threads = current_threads()
+    # one job per fold: run one after the other here, or on a cluster under
+    # joblib.parallel_config(backend="dask") (``fit --cluster``); the same results either way
+    jobs = Parallel(return_as="generator")(
+        delayed(_cv_fold)(
+            spec, X, y, groups, folds, k, n_classes, seed, tune, mirror, keep_models, threads
         )
-        seconds = time.perf_counter() - t0
-        proba[test] = _predict_full(model, present, X[test], n_classes)
-        train_pred = _predict_full(model, present, X[train], n_classes).argmax(axis=1)
-        row = fold_score_row(
-            k, y[train], train_pred, y[test], proba[test].argmax(axis=1), n_classes
-        )
-        row["fit_seconds"] = round(seconds, 3)
+        for k in np.unique(folds)
+    )
+    for k, proba_k, row, params, fitted in jobs:
+        proba[folds == k] = proba_k
         result.fold_scores.append(row)
         result.params.append(params)
         if keep_models:
-            result.models.append((model, present))
+            result.models.append(fitted)
         if progress is not None:
             progress(
                 f"fold {int(k)}: test balanced accuracy {row['test_balanced_accuracy']:.3f} "
-                f"(train {row['train_balanced_accuracy']:.3f}) in {seconds:.1f} s"
+                f"(train {row['train_balanced_accuracy']:.3f}) in {row['fit_seconds']:.1f} s"
             )
     result.pred = proba.argmax(axis=1)
     return result

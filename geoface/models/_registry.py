@@ -25,11 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import GeofaceError
+from .._threads import current_threads
 
 __all__ = ["MODELS", "ModelSpec", "get_model_spec"]
 
 
 def _n_jobs() -> int:
+    budget = current_threads()  # a thread budget in force (``--threads``) wins
+    if budget is not None:
+        return budget
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GeofaceError
+from .._threads import current_threads, thread_budget
 from ..evaluate import write_group_report
 from ..features import FeatureTable
 from ..metrics import classification_metrics, group_metrics, label_strings
@@ -73,6 +74,23 @@ def _permute_within(y: np.ndarray, groups: np.ndarray, rng: np.random.Generator)
     return out
 
 
+def _permuted_score(spec, data, y_perm, folds, seed: int, threads, mirror=None) -> float:
+    """Cross-validated balanced accuracy on permuted labels (one joblib job)."""
+    with thread_budget(threads):
+        res = cross_validate(
+            spec,
+            data.X,
+            y_perm,
+            data.groups,
+            folds,
+            len(data.classes),
+            seed=seed,
+            keep_models=False,
+            mirror=mirror,
+        )
+    return classification_metrics(y_perm, res.pred, None, data.classes)["balanced_accuracy"]
+
+
 def permutation_test(
     spec,
     data,
@@ -91,16 +109,19 @@ def permutation_test(
     observed one when ``mirror`` is given), and the p-value is
     ``(1 + #{permuted ≥ observed}) / (1 + n_permutations)``.
     """
+    from joblib import Parallel, delayed
+
     rng = np.random.default_rng(seed)
-    k = len(data.classes)
+    # every permutation is drawn here, in order, so that where they run changes nothing
+    perms = [_permute_within(data.y, data.groups, rng) for _ in range(n_permutations)]
+    threads = current_threads()
     null = []
-    for i in range(n_permutations):
-        y_perm = _permute_within(data.y, data.groups, rng)
-        res = cross_validate(
-            spec, data.X, y_perm, data.groups, folds, k, seed=seed, keep_models=False, mirror=mirror
-        )
-        m = classification_metrics(y_perm, res.pred, None, data.classes)
-        null.append(m["balanced_accuracy"])
+    jobs = Parallel(return_as="generator")(
+        delayed(_permuted_score)(spec, data, y_perm, folds, seed, threads, mirror)
+        for y_perm in perms
+    )
+    for i, score in enumerate(jobs):
+        null.append(score)
         if progress is not None:
             progress(f"permutation {i + 1}/{n_permutations}: {null[-1]:.3f}")
     null_arr = np.asarray(null)
