@@ -311,3 +311,88 @@ def test_missing_run_is_refused(tmp_path, capsys):
     code = main(["report", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")])
     assert code == 2 and "does not exist" in capsys.readouterr().err
     assert not Path(tmp_path / "r.html").exists()
+
+
+# ---------------------------------------------------------------- runs on frames (video)
+@pytest.fixture(scope="module")
+def video_report(tmp_path_factory):
+    """A logistic-regression run on a frame table of two simulated videos (a QC gap in each)."""
+    from geoface.models import fit_run
+    from tests._video_frames import frame_table
+
+    root = tmp_path_factory.mktemp("video-report")
+    table = frame_table(gap=(4.5, 5.0), seconds=8.0)
+    frame = table.frame
+    frame["label"] = frame.pop("true")
+    frame["label_status"] = "ok"
+    path = table.write(root / "frames.parquet")
+    fit_run(
+        table, root / "runs" / "logreg", model="logreg", folds=2, n_boot=100, table_path=str(path)
+    )
+    out = root / "report.html"
+    assert (
+        main(["report", str(root / "runs" / "logreg"), "--out", str(out), "--bootstrap", "100"])
+        == 0
+    )
+    return out, frame
+
+
+def test_report_on_frames_has_a_video_section(video_report):
+    from geoface.report import VIDEO_SECTION
+
+    out, _ = video_report
+    page = parse(out.read_text(encoding="utf-8"))
+    order = list(SECTIONS)
+    order.insert(order.index("confusion") + 1, VIDEO_SECTION[0])
+    assert list(page.sections) == order
+    assert "".join(page.headings["video"]) == VIDEO_SECTION[1]
+    images = [im for im in page.images if im["section"] == "video"]
+    assert [im["alt"] for im in images] == [
+        "time course of infant01/visit1",
+        "time course of infant02/visit1",
+    ]
+    for im in images:
+        width, height = decode_png(im["src"])
+        assert width > 400 and height > 200
+    text = " ".join(page.text["video"])
+    assert "Frames per video and QC status" in text
+    assert "no_face" in text and "Frames per video and label status" in text
+    assert not page.forbidden
+
+
+def test_frame_counts_per_status_are_the_table_s(video_report):
+    from geoface.report import read_frame_columns
+
+    out, frame = video_report
+    frames = read_frame_columns(out.parent / "frames.parquet")
+    assert len(frames) == len(frame) and "label" in frames.columns
+    html = out.read_text(encoding="utf-8")
+    body = html[html.index('<section id="video"') :]
+    body = body[: body.index("</section>")]
+    counts = frame.groupby("video")["qc_status"].value_counts().unstack(fill_value=0)
+    for video, row in counts.iterrows():
+        cells = "".join(f"<td>{n}</td>" for n in row.to_numpy())
+        assert f'<td class="text">{video}</td>{cells}' in body, video
+    # a table that is not a frame table (or none at all) gives no video section
+    assert read_frame_columns(out.parent / "missing.parquet") is None
+
+
+def test_label_spans_keep_labels_of_frames_the_tracker_lost():
+    import pandas as pd
+
+    from geoface.report import label_spans
+
+    frames = pd.DataFrame(
+        {
+            "video": "v",
+            "time_s": np.arange(8) / 10,
+            "track_id": [0, 0, np.nan, np.nan, 0, 0, 0, 0],  # lost for two frames
+            "label": ["a", "a", "a", "b", "b", None, "a", "a"],
+        }
+    )
+    spans = label_spans(frames)
+    got = list(
+        zip(spans["onset_s"].round(3), spans["offset_s"].round(3), spans["label"], strict=True)
+    )
+    assert got == [(0.0, 0.3, "a"), (0.3, 0.5, "b"), (0.6, 0.8, "a")]
+    assert spans["track_id"].isna().all() and (spans["status"] == "ok").all()

@@ -21,9 +21,12 @@ from ._sections import (
     metadata_section,
     metrics_section,
     overfitting_section,
+    read_frame_columns,
+    table_source,
+    video_section,
 )
 
-__all__ = ["SECTIONS", "build_report", "write_report"]
+__all__ = ["SECTIONS", "VIDEO_SECTION", "build_report", "write_report"]
 
 #: Section id → heading, in page order. Every report has all of them.
 SECTIONS = {
@@ -35,6 +38,10 @@ SECTIONS = {
     "explanations": "Explanations by facial region (SHAP)",
     "metadata": "Run metadata",
 }
+
+#: The section (id, heading) added after "confusion" when the runs' table is a frame table
+#: (rows with ``video`` and ``time_s``, from ``geoface extract`` on videos).
+VIDEO_SECTION = ("video", "Video: expressions over time")
 
 
 def build_report(
@@ -72,6 +79,16 @@ def build_report(
         "explanations": explanation_section(explains),
         "metadata": metadata_section(runs, explains),
     }
+    source = table_source(runs, features)
+    frames = read_frame_columns(source) if source is not None else None
+    order = dict(SECTIONS)
+    if frames is not None:
+        bodies["video"] = video_section(runs, frames)
+        order = {}
+        for sid, head in SECTIONS.items():
+            order[sid] = head
+            if sid == "confusion":
+                order[VIDEO_SECTION[0]] = VIDEO_SECTION[1]
     from .. import __version__
 
     target = runs[0].target
@@ -80,7 +97,7 @@ def build_report(
         f"{len(runs)} run{'s' if len(runs) > 1 else ''} predicting {target!r}; made "
         f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by geoface {__version__}."
     )
-    sections = [(sid, head, section(sid, head, bodies[sid])) for sid, head in SECTIONS.items()]
+    sections = [(sid, head, section(sid, head, bodies[sid])) for sid, head in order.items()]
     return page(title, subtitle, sections)
 
 
@@ -101,7 +118,9 @@ def write_report(
     in ``run.json``, or ``features``; a note when it cannot be found), each
     run's scores with 95 % intervals and chance levels, the comparison of
     the runs (when there are two or more: :func:`geoface.compare.compare_runs`),
-    confusion matrices, the overfitting report, SHAP region maps from
+    confusion matrices, when the table is a frame table (videos) each
+    video's frame statuses and out-of-fold time course (:data:`VIDEO_SECTION`),
+    the overfitting report, SHAP region maps from
     ``geoface explain`` folders, and each run's command, versions and seeds.
     Figures are inline PNG ``data:`` URIs and the style is inline: the page
     needs nothing else and loads nothing from the network.

@@ -17,13 +17,18 @@ from ._find import find_feature_table
 from ._html import e, figure_html, note, png_bytes, shrink_png, table_html
 
 __all__ = [
+    "MAX_TIME_COURSES",
     "comparison_section",
     "confusion_section",
     "data_section",
     "explanation_section",
+    "label_spans",
     "metadata_section",
     "metrics_section",
     "overfitting_section",
+    "read_frame_columns",
+    "table_source",
+    "video_section",
 ]
 
 
@@ -38,6 +43,17 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, dict]:
     except (GeofaceError, KeyError, ValueError):
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
         return frame, {}
+
+
+def table_source(runs: list[RunDirectory], features: Path | None) -> Path | None:
+    """The feature table of the runs: ``features`` when given, else the one ``run.json`` names."""
+    if features is not None:
+        return Path(features) if Path(features).is_file() else None
+    for run in runs:
+        found, _ = find_feature_table(run.path, run.info)
+        if found is not None:
+            return found
+    return None
 
 
 def data_section(runs: list[RunDirectory], features: Path | None) -> list[str]:
@@ -507,5 +523,140 @@ def metadata_section(runs: list[RunDirectory], explain_dirs: list[Path]) -> list
         body.append(f"<h3>explanation {e(Path(folder).name)}</h3>")
         body.append(
             table_html(pd.DataFrame([(k, str(v)) for k, v in facts], columns=["", "value"]))
+        )
+    return body
+
+
+# ---------------------------------------------------------------- video
+#: Columns of a frame table the video section reads (the features are not read).
+_FRAME_COLUMNS = ("id", "video", "time_s", "track_id", "qc_status", "label", "label_status")
+
+#: At most this many time-course figures per report (the rest are listed in a note).
+MAX_TIME_COURSES = 24
+
+
+def read_frame_columns(path: Path) -> pd.DataFrame | None:
+    """The frame columns of a feature table (no features), or None when it is not a frame table.
+
+    A frame table (``geoface extract`` on videos) has ``video`` and ``time_s``
+    columns with at least one video row; photographs in the same table have
+    empty ``video``.
+    """
+    path = Path(path)
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            names = set(pq.read_schema(path).names)
+            cols = [c for c in _FRAME_COLUMNS if c in names]
+            frame = pd.read_parquet(path, columns=cols) if {"video", "time_s"} <= names else None
+        else:
+            frame = pd.read_csv(
+                path, usecols=lambda c: c in _FRAME_COLUMNS, dtype={"id": str}, low_memory=False
+            )
+    except (OSError, ValueError):
+        return None
+    if frame is None or not {"id", "video", "time_s"} <= set(frame.columns):
+        return None
+    frame = frame[frame["video"].notna() & (frame["video"].astype(str) != "")]
+    return frame.reset_index(drop=True) if len(frame) else None
+
+
+def label_spans(frames: pd.DataFrame, column: str = "label") -> pd.DataFrame:
+    """Runs of one label in time (per video and track), as events to draw beneath a time course.
+
+    ``frames`` holds ``video, time_s, <column>``; tracks are ignored (a
+    coding file codes the video, so frames the tracker lost keep their
+    label). A run ends at a change of label, a frame without one, or a step
+    longer than two frame periods; it lasts from its first frame to one frame period
+    after its last (the rule of :func:`geoface.coding.segments_from_proba`).
+
+    Returns
+    -------
+    DataFrame
+        ``video, track_id, onset_s, offset_s, label, status`` (``track_id``
+        missing, status ``ok``).
+    """
+    from ..coding import segments_from_proba
+
+    labels = frames[column].astype("string").str.strip()
+    known = labels.notna() & (labels != "")
+    classes = sorted(labels[known].unique())
+    onehot = pd.DataFrame(
+        {f"proba_{c}": np.where(known, (labels == c).fillna(False), np.nan) for c in classes},
+        index=frames.index,
+    )
+    # the coding is of the video, not of a track: frames the tracker lost keep their label
+    spans = segments_from_proba(pd.concat([frames[["video", "time_s"]], onehot], axis=1))
+    spans = spans[["video", "track_id", "onset_s", "offset_s", "label"]].copy()
+    spans["track_id"] = np.nan  # drawn beneath every track of its video
+    spans["status"] = "ok"
+    return spans
+
+
+def video_section(runs: list[RunDirectory], frames: pd.DataFrame) -> list[str]:
+    """Per video of a frame table: frame statuses and each run's time course."""
+    from ..coding import segments_from_proba
+    from ..plotting import plot_time_course
+
+    videos = sorted(frames["video"].astype(str).unique())
+    tracks = (
+        pd.to_numeric(frames.get("track_id"), errors="coerce") if "track_id" in frames else None
+    )
+    body = [
+        f"<p>The runs were fitted on a frame table: {len(frames)} frames of {len(videos)} "
+        f"video{'s' if len(videos) != 1 else ''}. Per video, the out-of-fold class probabilities "
+        "over time (each frame predicted by the fold model that did not train on it; frames "
+        "without a prediction — failed QC, left out — shaded grey), beneath them the frames' "
+        "labels as coded and the model's segments (runs of the most probable class, "
+        "unsmoothed; <code>geoface predict --segments</code> smooths on request). With several "
+        "tracks in a video, the track with most frames is drawn.</p>"
+    ]
+    for col, what in (("qc_status", "QC"), ("label_status", "label")):
+        if col in frames.columns:
+            tab = pd.crosstab(frames["video"].astype(str), frames[col].astype(str))
+            body.append(
+                table_html(
+                    tab.reset_index().astype(str),
+                    caption=f"Frames per video and {what} status ({col})",
+                )
+            )
+    shown = 0
+    skipped: list[str] = []
+    for run in runs:
+        proba_cols = [f"proba_{c}" for c in run.classes if f"proba_{c}" in run.oof.columns]
+        if not proba_cols:
+            body.append(note(f"{run.name}: no class probabilities in its predictions to draw."))
+            continue
+        oof = run.oof[["id", *proba_cols]].drop_duplicates("id")
+        pred = frames.assign(id=frames["id"].astype(str)).merge(oof, on="id", how="left")
+        if pred[proba_cols].notna().any(axis=1).sum() == 0:
+            body.append(note(f"{run.name}: none of its predictions are frames of this table."))
+            continue
+        segments = segments_from_proba(pred)
+        coded = label_spans(pred) if "label" in pred.columns else None
+        for video in videos:
+            if shown >= MAX_TIME_COURSES:
+                skipped.append(f"{run.name}: {video}")
+                continue
+            fig = plot_time_course(
+                pred, events=coded, segments=segments, video=video, title=f"{run.name} · {video}"
+            )
+            n_tracks = (
+                tracks[frames["video"].astype(str) == video].nunique() if tracks is not None else 0
+            )
+            caption = f"{run.name}, video {video}: class probabilities out of fold" + (
+                f" (the longest of its {n_tracks} tracks)" if n_tracks > 1 else ""
+            )
+            body.append(figure_html(png_bytes(fig, dpi=90), f"time course of {video}", caption))
+            shown += 1
+    if skipped:
+        body.append(
+            note(
+                f"{len(skipped)} more time course(s) not drawn (at most {MAX_TIME_COURSES}): "
+                + ", ".join(skipped[:10])
+                + (" …" if len(skipped) > 10 else "")
+                + ". 'geoface predict RUN FRAMES --figures DIR' draws every video."
+            )
         )
     return body
