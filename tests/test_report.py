@@ -396,3 +396,18 @@ def test_label_spans_keep_labels_of_frames_the_tracker_lost():
     )
     assert got == [(0.0, 0.3, "a"), (0.3, 0.5, "b"), (0.6, 0.8, "a")]
     assert spans["track_id"].isna().all() and (spans["status"] == "ok").all()
+
+
+def test_video_section_draws_at_most_its_limit_and_names_the_rest(video_report, monkeypatch):
+    import geoface.report._sections as sections
+    from geoface.compare import load_run_predictions
+    from geoface.report import read_frame_columns
+
+    out, _ = video_report
+    monkeypatch.setattr(sections, "MAX_TIME_COURSES", 1)
+    run = load_run_predictions(out.parent / "runs" / "logreg")
+    body = "\n".join(
+        sections.video_section([run], read_frame_columns(out.parent / "frames.parquet"))
+    )
+    assert body.count("<figure>") == 1
+    assert "1 more time course(s) not drawn (at most 1): logreg: infant02/visit1" in body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -535,12 +536,24 @@ _FRAME_COLUMNS = ("id", "video", "time_s", "track_id", "qc_status", "label", "la
 MAX_TIME_COURSES = 24
 
 
-def read_frame_columns(path: Path) -> pd.DataFrame | None:
+def read_frame_columns(path: str | os.PathLike) -> pd.DataFrame | None:
     """The frame columns of a feature table (no features), or None when it is not a frame table.
 
     A frame table (``geoface extract`` on videos) has ``video`` and ``time_s``
     columns with at least one video row; photographs in the same table have
-    empty ``video``.
+    empty ``video`` and are left out.
+
+    Parameters
+    ----------
+    path : path-like
+        A feature table (``.parquet`` or ``.csv``).
+
+    Returns
+    -------
+    DataFrame or None
+        The rows of videos with those of ``id, video, time_s, track_id,
+        qc_status, label, label_status`` the table has; None for a table
+        without video rows, or one that cannot be read.
     """
     path = Path(path)
     try:
@@ -571,6 +584,11 @@ def label_spans(frames: pd.DataFrame, column: str = "label") -> pd.DataFrame:
     longer than two frame periods; it lasts from its first frame to one frame period
     after its last (the rule of :func:`geoface.coding.segments_from_proba`).
 
+    Parameters
+    ----------
+    frames : DataFrame
+    column : str, default="label"
+
     Returns
     -------
     DataFrame
@@ -595,7 +613,20 @@ def label_spans(frames: pd.DataFrame, column: str = "label") -> pd.DataFrame:
 
 
 def video_section(runs: list[RunDirectory], frames: pd.DataFrame) -> list[str]:
-    """Per video of a frame table: frame statuses and each run's time course."""
+    """Per video of a frame table: frame statuses and each run's time course.
+
+    Parameters
+    ----------
+    runs : list of RunDirectory
+    frames : DataFrame
+        From :func:`read_frame_columns`.
+
+    Returns
+    -------
+    list of str
+        HTML blocks: the status tables, then one figure per run and video (at
+        most :data:`MAX_TIME_COURSES`, the rest named in a note).
+    """
     from ..coding import segments_from_proba
     from ..plotting import plot_time_course
 
