@@ -15,7 +15,8 @@ def add_parser(sub) -> None:
         "and can be mailed or attached as a supplement) about run directories: the data and its "
         "QC statuses, each model's scores with 95%% confidence intervals and chance levels, the "
         "comparison of the runs (McNemar tests, paired bootstrap differences, agreement), "
-        "confusion matrices, the overfitting report, SHAP region maps from 'geoface explain' "
+        "confusion matrices, for runs on a frame table (videos) each video's frame statuses and "
+        "time course, the overfitting report, SHAP region maps from 'geoface explain' "
         "and each run's command, versions and seeds.",
     )
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories")
