@@ -39,6 +39,10 @@ class SharedFaces:
     y_store: np.ndarray
     aux_store: np.ndarray | None = None
 
+    def __sizeof__(self) -> int:  # what Dask weighs when it decides how to send it
+        aux = 0 if self.aux_store is None else self.aux_store.nbytes
+        return int(self.images.nbytes + self.y_store.nbytes + aux)
+
 
 @dataclass(frozen=True)
 class FoldJob:

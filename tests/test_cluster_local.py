@@ -362,3 +362,18 @@ def test_cnn_folds_on_the_cluster_give_the_serial_run(client, tmp_path):
     assert [f["fold"] for f in run["folds"]] == [0, 1, "final"]
     assert all(f["device"] == "cpu" and f["threads"] == 1 for f in run["folds"])
     assert sum(w["tasks"] for w in run["run"]["workers"].values()) == 3
+
+
+def test_large_shared_values_go_to_every_worker(client, monkeypatch):
+    """Above the threshold a shared value is scattered to the workers, not sent as a task."""
+    import numpy as np
+
+    from geoface.cluster import _run
+
+    monkeypatch.setattr(_run, "SCATTER_BYTES", 1000)
+    big = np.arange(10_000)
+    tasks = [ProbeTask(i) for i in range(4)]
+    run = run_tasks(
+        tasks, probe_task, cluster=client, progress=False, shared={0: big}, key_of=lambda t: 0
+    )
+    assert all(np.array_equal(r["shared"], big) for r in run.results) and run.n_shared == 1
