@@ -223,7 +223,6 @@ def test_no_tasks_start_no_cluster():
 
 
 def test_baseline_cluster_option_and_a_bad_spec_fails_before_any_work(tmp_path, capsys):
-    pytest.importorskip("torchvision")
     from geoface.cli import build_parser, main
 
     args = build_parser().parse_args(

@@ -163,6 +163,10 @@ def run(args) -> int:
 
     if args.verb == "predict":
         return _predict(args)
+    if getattr(args, "cluster", None) is not None:
+        from ..cluster import parse_cluster
+
+        args.cluster = parse_cluster(args.cluster)  # a wrong --cluster fails before any import
     from baselines import resolve_recipe, train_baseline
 
     from ..splits import Splits
