@@ -44,6 +44,7 @@ from geoface.runs import (
 from geoface.splits import Splits
 
 from ._aux import aux_metrics, write_aux_predictions
+from ._cluster import FoldJob, SharedFaces, fit_fold, run_fold_jobs
 from ._curves import plot_history
 from ._faces import load_faces, read_face_table
 from ._folds import make_baseline_splits
@@ -53,7 +54,7 @@ from ._predict import BaselineRun
 from ._recipes import Recipe
 from ._targets import TASKS, age_unit_of, age_values, aux_matrix, parse_aux_targets
 from ._tasks import AgeTask, ClassificationTask
-from ._train import FaceStore, Runtime, forward_all, resolve_device, train_network
+from ._train import FaceStore, Runtime, resolve_device
 
 __all__ = ["BaselineRun", "train_baseline"]
 
@@ -87,6 +88,8 @@ def train_baseline(
     overwrite: bool = False,
     command: list[str] | None = None,
     progress=None,
+    cluster=None,
+    threads: int | None = None,
 ) -> Path:
     """Train and evaluate the image baseline on shared folds; write a run directory.
 
@@ -142,12 +145,24 @@ def train_baseline(
     overwrite : bool, default=False
     command : list of str, optional
     progress : callable, optional
+    cluster : str, ClusterSpec or distributed.Client, optional
+        Train the folds (and the final network) in parallel on a Dask cluster,
+        one per worker at a time (``local:N``, a scheduler address or a config
+        file: :func:`geoface.cluster.parse_cluster`); the faces are decoded here
+        and sent once. Each worker resolves ``device`` itself (a GPU worker uses
+        its own GPU). The folds, seeds and outputs are those of the serial run.
+    threads : int, optional
+        With ``cluster``: threads of each fold's training (default: each worker's share).
 
     Returns
     -------
     Path
     """
     t_start = time.perf_counter()
+    if isinstance(cluster, str | os.PathLike):
+        from geoface.cluster import parse_cluster
+
+        cluster = parse_cluster(cluster)  # a wrong spec fails now, before any work
     out = check_output_dir(Path(out_dir), overwrite=overwrite)
     if task not in TASKS:
         raise GeofaceError(f"task={task!r} is not one of {{{', '.join(map(repr, TASKS))}}}")
@@ -158,7 +173,7 @@ def train_baseline(
         raise GeofaceError(f"aux weight {aux_weight} must be zero or positive")
     regression = task == "age"
     say = progress or (lambda msg: None)
-    dev = resolve_device(device)
+    dev = resolve_device(device) if cluster is None else None  # on a cluster: each worker's
     pretrained, weights_note = resolve_pretrained(arch, pretrained)
     frame, base = read_face_table(source, landmarks=landmarks)
     if target is None:
@@ -213,10 +228,7 @@ def train_baseline(
     classes, y_all = job.classes, job.y_all
     groups_all = frame[group].astype(str).to_numpy()
     k = job.n_outputs
-    rt = Runtime(
-        device=dev, arch=arch, pretrained=pretrained, seed=seed, deterministic=deterministic
-    )
-    store = FaceStore(faces.images, dev)
+    store = FaceStore(faces.images, dev) if cluster is None else None
     # rows of the training problem = usable rows; `img` maps them into the store
     rows = np.flatnonzero(used)
     img = image_row[rows]
@@ -224,27 +236,57 @@ def train_baseline(
     what = job.describe()
     say(
         f"{arch} ({recipe.name}) on {len(rows)} faces, {len(np.unique(groups))} {group}s, "
-        f"{what}, {len(np.unique(fold))} folds, {image_size}px, device {dev}"
-        f"{' (faces cached on the GPU)' if store.on_device else ''}; "
+        f"{what}, {len(np.unique(fold))} folds, {image_size}px, "
+        + (f"device {dev}" if cluster is None else f"on {_describe(cluster)}")
+        + f"{' (faces cached on the GPU)' if store is not None and store.on_device else ''}; "
         f"faces decoded in {t_load:.1f} s"
         + (f"; auxiliary heads {', '.join(aux_names)} (weight {aux_weight})" if aux_names else "")
     )
     # the network indexes the store directly; targets are looked up by store index
-    y_store = np.full(len(store), job.store_fill())
+    n_store = len(faces.images)
+    y_store = np.full(n_store, job.store_fill())
     y_store[img] = y
     aux_store = None
     if aux_all is not None:
-        aux_store = np.full((len(store), len(aux_names)), np.nan)
+        aux_store = np.full((n_store, len(aux_names)), np.nan)
         aux_store[img] = aux_all[rows]
-    train_kw = {
-        "task": job.network_task,
-        "loss": loss,
-        "aux": aux_store,
-        "aux_weight": aux_weight,
-    }
 
     def inner_split(yy, gg):
         return job.inner_split(yy, gg, seed)
+
+    # --- every network as a job (the folds, then the final one): here or on a cluster
+    shared = SharedFaces(faces.images, y_store, aux_store)
+    job_kw = {
+        "n_classes": k,
+        "recipe": recipe,
+        "device": device,
+        "arch": arch,
+        "pretrained": pretrained,
+        "seed": seed,
+        "deterministic": deterministic,
+        "task": job.network_task,
+        "loss": loss,
+        "aux_weight": aux_weight,
+    }
+    jobs = []
+    for f in np.unique(fold):
+        test = fold == f
+        inner = inner_split(y[~test], groups[~test])
+        tr, va = img[~test][~inner], img[~test][inner]
+        jobs.append(FoldJob(f, tr, va, img[test], img[~test], **job_kw))
+    if final:
+        inner = inner_split(y, groups)
+        jobs.append(FoldJob("final", img[~inner], img[inner], img[:0], img[:0], **job_kw))
+    cluster_record = None
+    if cluster is None:
+        results = (fit_fold(j, shared, log=say, store=store) for j in jobs)
+    else:
+        t0 = time.perf_counter()
+        results, cluster_record = run_fold_jobs(
+            jobs, shared, cluster=cluster, threads=threads, progress=progress is not None
+        )
+        cluster_record["cluster_s"] = round(time.perf_counter() - t0, 3)
+        results = iter(results)
 
     main = job.predictions(len(rows))
     mean_pred = np.zeros(len(rows))
@@ -271,23 +313,10 @@ def train_baseline(
         for f in np.unique(fold):
             test = fold == f
             train = ~test
-            inner = inner_split(y[train], groups[train])
-            tr_idx, va_idx = img[train][~inner], img[train][inner]
             tf = time.perf_counter()
-            net, hist = train_network(
-                store,
-                y_store,
-                tr_idx,
-                va_idx,
-                k,
-                recipe,
-                rt,
-                log=say,
-                tag=f"fold {f}: ",
-                **train_kw,
-            )
-            o_test = forward_all(net, store, img[test], rt)
-            o_train = forward_all(net, store, img[train], rt)
+            result = next(results)
+            net, hist, o_test, o_train = result.net, result.history, result.test, result.seen
+            n_validation = len(jobs[int(np.searchsorted(np.unique(fold), f))].val_idx)
             main[test] = o_test.main
             if aux_proba is not None:
                 aux_proba[test] = o_test.aux
@@ -306,9 +335,11 @@ def train_baseline(
             history += hist
             mean_pred[test] = y[train].mean()  # the age task's mean predictor
             row = job.fold_row(
-                f, y[train], o_train.main, y[test], o_test.main, n_validation=int(inner.sum())
+                f, y[train], o_train.main, y[test], o_test.main, n_validation=n_validation
             )
-            row["fit_seconds"] = round(time.perf_counter() - tf, 3)
+            row["fit_seconds"] = round(
+                time.perf_counter() - tf if cluster is None else result.seconds, 3
+            )
             fold_scores.append(row)
             name = f"fold_{int(f)}.pt"
             save_checkpoint(model_dir / name, net, {**meta, "fold": int(f)})
@@ -318,19 +349,8 @@ def train_baseline(
         final_file = None
         t0 = time.perf_counter()
         if final:
-            inner = inner_split(y, groups)
-            net, hist = train_network(
-                store,
-                y_store,
-                img[~inner],
-                img[inner],
-                k,
-                recipe,
-                rt,
-                log=say,
-                tag="final: ",
-                **train_kw,
-            )
+            result = next(results)
+            net, hist = result.net, result.history
             for h in hist:
                 h["fold"] = "final"
             history += hist
@@ -415,14 +435,7 @@ def train_baseline(
             "align": faces.align,
             "input": str(source),
             "splits": splits.info,
-            "device": {
-                "type": dev.type,
-                "name": torch.cuda.get_device_name(dev)
-                if dev.type == "cuda"
-                else platform.processor() or platform.machine(),
-                "faces_cached_on_gpu": store.on_device,
-                "amp": str(rt.amp_dtype) if rt.amp_dtype else None,
-            },
+            "device": _device_record(dev, store, cluster_record),
             "timings_seconds": {
                 "decode": round(t_load, 3),
                 "cross_validation": round(t_cv, 3),
@@ -430,5 +443,31 @@ def train_baseline(
                 "total": round(time.perf_counter() - t_start, 3),
             },
         }
+        if cluster_record is not None:
+            run["cluster"] = cluster_record
         run_dir.header(run)
     return out
+
+
+def _describe(cluster) -> str:
+    return cluster.describe() if hasattr(cluster, "describe") else "a Dask cluster"
+
+
+def _device_record(dev, store, cluster_record) -> dict:
+    """``run.json``'s device: this machine's, or (on a cluster) the devices the folds used."""
+    if cluster_record is not None:
+        folds = cluster_record["folds"]
+        return {
+            "type": "/".join(sorted({str(f["device"]).split(":")[0] for f in folds})),
+            "name": "/".join(sorted({str(f["device_name"]) for f in folds})),
+            "on": "each worker's own (see cluster.folds)",
+        }
+    rt = Runtime(device=dev)
+    return {
+        "type": dev.type,
+        "name": torch.cuda.get_device_name(dev)
+        if dev.type == "cuda"
+        else platform.processor() or platform.machine(),
+        "faces_cached_on_gpu": store.on_device,
+        "amp": str(rt.amp_dtype) if rt.amp_dtype else None,
+    }

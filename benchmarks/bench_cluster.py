@@ -14,7 +14,10 @@ What it measures, on this machine:
   they are paid once per worker);
 * the per-task overhead of the executor (empty tasks on 2 workers);
 * from the one-worker cost per frame: the core-hours of an 11-million-frame cohort and the
-  wall time on a few cluster sizes (with the measured parallel efficiency).
+  wall time on a few cluster sizes (with the measured parallel efficiency);
+* the size of a video segment task as sent to the cluster, with its video's frame-time
+  index inside (as before) and slim (the index sent once per video), for a 30-minute
+  recording at 30 frames/s (``--task-sizes`` alone: only this, in a second).
 """
 
 from __future__ import annotations
@@ -78,6 +81,59 @@ def _fresh(tmp: Path, name: str) -> Path:
     return path
 
 
+def segment_task_sizes(minutes: float = 30.0, fps: float = 30.0, segment_frames: int = 256):
+    """Pickled bytes of one segment task, full and slim, and of the video's index (sent once)."""
+    import pickle
+    from fractions import Fraction
+
+    import numpy as np
+
+    from geoface.cluster import slim_segment
+    from geoface.video import VideoInfo, plan_segments
+
+    n = int(minutes * 60 * fps)
+    pts = np.arange(n, dtype=np.int64) * 512  # a 15360 Hz time base, as FFmpeg's mp4 muxer
+    info = VideoInfo(
+        path="/project/videos/infant-017-session-2.mp4", container="mov,mp4,m4a,3gp,3g2,mj2",
+        codec="h264", width=1280, height=720, rotation=0, nominal_fps=fps, measured_fps=fps,
+        vfr=False, duration_s=n / fps, n_frames=n, times=pts / 15360.0, has_audio=True,
+        bytes=400_000_000, sha1="0" * 40, time_base=Fraction(1, 15360), pts=pts,
+        keyframes=np.arange(0, n, 250, dtype=np.int64),
+    )  # fmt: skip
+    tasks = plan_segments(
+        info,
+        np.arange(n),
+        "/project/geoface-cache/video/x",
+        segment_frames=segment_frames,
+        landmarker={"name": "dlib", "detector": "auto"},
+        tracker={"faces": "largest"},
+    )
+    full = len(pickle.dumps(tasks[0], protocol=5))
+    slim = len(pickle.dumps(slim_segment(tasks[0]), protocol=5))
+    index = len(pickle.dumps(info, protocol=5))
+    return {
+        "frames": n,
+        "segments": len(tasks),
+        "task_bytes_full": full,
+        "task_bytes_slim": slim,
+        "index_bytes": index,
+        "video_bytes_full": full * len(tasks),
+        "video_bytes_slim": slim * len(tasks) + index,
+    }
+
+
+def _print_task_sizes() -> None:
+    s = segment_task_sizes()
+    print(
+        f"  video segment task, 30 min at 30 frames/s ({s['frames']:,} frames, "
+        f"{s['segments']} segments of 256): {s['task_bytes_full'] / 1e3:,.1f} kB with the "
+        f"frame-time index inside, {s['task_bytes_slim'] / 1e3:,.1f} kB slim (index "
+        f"{s['index_bytes'] / 1e3:,.1f} kB, sent once); the whole video: "
+        f"{s['video_bytes_full'] / 1e6:,.1f} MB sent before, "
+        f"{s['video_bytes_slim'] / 1e6:,.2f} MB now"
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, default=None, help="folder of images")
@@ -85,7 +141,13 @@ def main(argv=None) -> int:
     parser.add_argument("--chunk", type=int, default=4, help="images per task (default 4)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--empty", type=int, default=200, help="empty tasks (default 200)")
+    parser.add_argument(
+        "--task-sizes", action="store_true", help="only the video segment task sizes"
+    )
     args = parser.parse_args(argv)
+    if args.task_sizes:
+        _print_task_sizes()
+        return 0
 
     from distributed import Client, LocalCluster
 
@@ -162,6 +224,7 @@ def main(argv=None) -> int:
         for workers in (2, 64, 256, 1024):
             hours = core_h / (workers * min(1.0, eff))
             print(f"    {workers:5d} workers: {hours:10,.1f} h wall ({hours / 24:,.1f} days)")
+        _print_task_sizes()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

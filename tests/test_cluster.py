@@ -220,3 +220,43 @@ def test_extract_threads_and_bad_cluster_on_the_command_line(tmp_path, capsys):
 def test_no_tasks_start_no_cluster():
     run = run_tasks([], probe_task, cluster="tcp://nowhere.invalid:8786", progress=False)
     assert (run.results, run.n_tasks, run.workers) == ([], 0, {})
+
+
+def test_baseline_cluster_option_and_a_bad_spec_fails_before_any_work(tmp_path, capsys):
+    from geoface.cli import build_parser, main
+
+    args = build_parser().parse_args(
+        ["baseline", "train", "t.csv", "--out", "r", "--cluster", "local:2", "--threads", "1"]
+    )
+    assert (args.cluster, args.threads) == ("local:2", 1)
+    missing = tmp_path / "nothing.csv"  # never read: the spec is checked first
+    argv = ["baseline", "train", str(missing), "--out", str(tmp_path / "r")]
+    code = main([*argv, "--cluster", "local:zero", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--cluster 'local:zero'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_slim_segment_tasks_leave_the_index_behind():
+    import pickle
+    from fractions import Fraction
+
+    import numpy as np
+
+    from geoface.cluster import slim_segment
+    from geoface.video import VideoInfo, plan_segments
+
+    n = 2 * 60 * 30  # two minutes at 30 frames/s
+    pts = np.arange(n, dtype=np.int64) * 512
+    info = VideoInfo(
+        path="v.mp4", container="mp4", codec="h264", width=64, height=48, rotation=0,
+        nominal_fps=30.0, measured_fps=30.0, vfr=False, duration_s=n / 30, n_frames=n,
+        times=pts / 15360.0, has_audio=False, bytes=1, sha1="0" * 40,
+        time_base=Fraction(1, 15360), pts=pts, keyframes=np.arange(0, n, 250),
+    )  # fmt: skip
+    tasks = plan_segments(info, np.arange(n), "parts", segment_frames=256)
+    slim = slim_segment(tasks[1])
+    assert slim.info is None and slim.part == tasks[1].part
+    assert np.array_equal(slim.ordinals, tasks[1].ordinals)
+    full_bytes, slim_bytes = len(pickle.dumps(tasks[1])), len(pickle.dumps(slim))
+    assert slim_bytes < 4_000 and full_bytes > 10 * slim_bytes

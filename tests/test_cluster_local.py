@@ -119,16 +119,30 @@ def test_real_photographs_table_equals_one_machine_table(client, tmp_path):
 
 
 def test_a_killed_worker_loses_and_duplicates_nothing(client, tmp_path):
-    """The task's first attempt kills its own worker process; Dask runs it again elsewhere."""
+    """The task's first attempt kills its own worker process; Dask runs it again elsewhere.
+
+    The tasks take shared values (sent once each): one the killed worker held is made again."""
     marker = tmp_path / "killed-once"
     parts = tmp_path / "parts"
     tasks = [
         ProbeTask(i, seconds=0.05, out_dir=str(parts), kill_marker=str(marker) if i == 3 else None)
         for i in range(8)
     ]
-    run = run_tasks(tasks, probe_task, cluster=client, progress=False)
+    shared = {"even": list(range(1000)), "odd": "odd"}
+    run = run_tasks(
+        tasks,
+        probe_task,
+        cluster=client,
+        progress=False,
+        shared=shared,
+        key_of=lambda t: "odd" if t.index % 2 else "even",
+    )
     assert marker.exists()  # a worker did die holding task 3
     assert [r["index"] for r in run.results] == list(range(8))
+    assert [r["shared"] for r in run.results] == [
+        shared["odd" if i % 2 else "even"] for i in range(8)
+    ]
+    assert run.n_shared == 2 and len(run.task_workers) == 8
     assert sorted(p.name for p in parts.iterdir()) == [f"{i:06d}.txt" for i in range(8)]
     assert sum(w["tasks"] for w in run.workers.values()) == 8
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
@@ -291,6 +305,13 @@ def test_a_video_split_into_segments_on_the_cluster_equals_one_machine(client, t
     assert run.n_tasks == 4 and run.n_items == 24
     assert sum(w["tasks"] for w in run.workers.values()) == 4
     assert there.info["segments"] == {"n": 4, "computed": 4, "reused": 0}
+    # the sidecar has the cluster's record; the video's frame index was sent once
+    record = json.loads((tmp_path / "there.meta.json").read_text())["video"]["cluster"]
+    assert (record["segments"], record["frames"], record["videos_shared"]) == (4, 24, 1)
+    assert (record["segments_computed"], record["segments_reused"]) == (4, 0)
+    workers = record["workers"].values()
+    assert sum(w["frames"] for w in workers) == 24 and sum(w["tasks"] for w in workers) == 4
+    assert all(w["busy_s"] > 0 and w["threads"] >= 1 for w in workers)
     # the same through the command line, on the cluster's scheduler
     from geoface.cli import main
 
@@ -298,3 +319,61 @@ def test_a_video_split_into_segments_on_the_cluster_equals_one_machine(client, t
     argv += ["--detect-side", "320", "--segment-frames", "6", "--cache", str(tmp_path / "c3")]
     assert main([*argv, "--cluster", client.scheduler.address, "--threads", "1", "--quiet"]) == 0
     pd.testing.assert_frame_equal(a, FeatureTable.read(tmp_path / "cli.parquet").frame)
+
+
+def test_cnn_folds_on_the_cluster_give_the_serial_run(client, tmp_path):
+    """One fold (and the final network) per worker: the same folds, the same numbers."""
+    import numpy as np
+    import torch
+
+    from baselines import resolve_recipe, train_baseline
+    from geoface.cluster import thread_budget
+    from geoface.simulate import write_simulated_dataset
+
+    csv = write_simulated_dataset(
+        tmp_path / "sim", n_subjects=4, takes=1, image_size=48, random_state=2
+    )
+    kw = {
+        "recipe": resolve_recipe("infant", epochs=1, batch_size=16),
+        "folds": 2,
+        "image_size": 32,
+        "device": "cpu",
+        "n_boot": 50,
+        "seed": 3,
+        "deterministic": True,
+    }
+    with thread_budget(1):  # what each worker's task gets
+        here = train_baseline(csv, tmp_path / "here", **kw)
+    there = train_baseline(csv, tmp_path / "there", cluster=client, threads=1, **kw)
+    for name in ("oof_predictions.csv", "splits.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(here / name), pd.read_csv(there / name))
+    a, b = np.load(here / "embeddings.npz"), np.load(there / "embeddings.npz")
+    np.testing.assert_array_equal(a["fold_embeddings"], b["fold_embeddings"])
+    for ckpt in ("fold_0.pt", "fold_1.pt", "final.pt"):
+        sa = torch.load(here / "model" / ckpt, weights_only=True)["state_dict"]
+        sb = torch.load(there / "model" / ckpt, weights_only=True)["state_dict"]
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    cols = ["stage", "epoch", "fold", "train_loss", "val_loss"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(here / "history.csv")[cols], pd.read_csv(there / "history.csv")[cols]
+    )
+    run = json.loads((there / "run.json").read_text())["cluster"]
+    assert run["run"]["tasks"] == 3 and run["run"]["shared_values"] == 1
+    assert [f["fold"] for f in run["folds"]] == [0, 1, "final"]
+    assert all(f["device"] == "cpu" and f["threads"] == 1 for f in run["folds"])
+    assert sum(w["tasks"] for w in run["run"]["workers"].values()) == 3
+
+
+def test_large_shared_values_go_to_every_worker(client, monkeypatch):
+    """Above the threshold a shared value is scattered to the workers, not sent as a task."""
+    import numpy as np
+
+    from geoface.cluster import _run
+
+    monkeypatch.setattr(_run, "SCATTER_BYTES", 1000)
+    big = np.arange(10_000)
+    tasks = [ProbeTask(i) for i in range(4)]
+    run = run_tasks(
+        tasks, probe_task, cluster=client, progress=False, shared={0: big}, key_of=lambda t: 0
+    )
+    assert all(np.array_equal(r["shared"], big) for r in run.results) and run.n_shared == 1

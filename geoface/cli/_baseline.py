@@ -122,7 +122,16 @@ def add_parser(sub) -> None:
         "--threads",
         type=positive_int,
         default=None,
-        help="CPU threads for PyTorch, BLAS/OpenMP and OpenCV alike (default: their own)",
+        help="CPU threads for PyTorch, BLAS/OpenMP and OpenCV alike (default: their own); "
+        "with --cluster, of each fold (default: each worker's share)",
+    )
+    t.add_argument(
+        "--cluster",
+        metavar="SPEC",
+        help="train the folds (and the final network) in parallel on a Dask cluster, one per "
+        "worker: local:N, a scheduler address (tcp://host:8786; one worker per GPU, each with "
+        "its own CUDA_VISIBLE_DEVICES) or a cluster config file (.yaml); the same folds and "
+        "results as without it",
     )
     pr = verbs.add_parser("predict", help="predict images with a trained baseline")
     pr.add_argument("run_dir", type=Path)
@@ -154,6 +163,10 @@ def run(args) -> int:
 
     if args.verb == "predict":
         return _predict(args)
+    if getattr(args, "cluster", None) is not None:
+        from ..cluster import parse_cluster
+
+        args.cluster = parse_cluster(args.cluster)  # a wrong --cluster fails before any import
     from baselines import resolve_recipe, train_baseline
 
     from ..splits import Splits
@@ -178,7 +191,9 @@ def run(args) -> int:
 
     if args.threads:
         import torch  # noqa: F401  (loaded first, so that the budget reaches it)
-    with thread_budget(args.threads) if args.threads else nullcontext():  # --threads
+    cluster = getattr(args, "cluster", None)
+    budget = args.threads if cluster is None else None  # on a cluster: each fold's budget
+    with thread_budget(budget) if budget else nullcontext():  # --threads
         path = train_baseline(
             args.input,
             args.out,
@@ -207,6 +222,8 @@ def run(args) -> int:
             overwrite=args.overwrite,
             command=["geoface", *sys.argv[1:]],
             progress=None if args.quiet else (lambda msg: print("  " + msg, flush=True)),
+            cluster=cluster,
+            threads=args.threads if cluster is not None else None,
         )
     from ..runs import METRICS_JSON, read_json
 

@@ -9,7 +9,10 @@
 * :func:`extract_images_on_cluster` — image extraction whose landmark step runs on the
   cluster (workers fill the shared landmark cache; the table equals the one-machine table).
 * :func:`segment_runner` — video extraction whose segments run on the cluster (the
-  ``run_tasks`` of :func:`geoface.video.extract_videos`).
+  ``run_tasks`` of :func:`geoface.video.extract_videos`): slim tasks, each video's
+  frame-time index sent once, the run's record in the sidecar (``video`` → ``cluster``).
+* ``baseline train --cluster`` — the CNN's folds as tasks (``baselines.train_baseline``'s
+  ``cluster=``), one fold per worker, the faces sent once.
 * :func:`thread_budget` — one number of threads for BLAS/OpenMP, XGBoost, PyTorch, OpenCV
   and dlib alike.
 """
@@ -19,13 +22,14 @@ from ._images import ImageTask, extract_images_on_cluster, plan_image_tasks, run
 from ._probe import ProbeTask, probe_task
 from ._run import TaskRun, run_tasks
 from ._spec import JOBQUEUE_CLASSES, ClusterSpec, job_script, open_client, parse_cluster
-from ._video import segment_runner
+from ._video import SegmentRunner, segment_runner, slim_segment
 
 __all__ = [
     "JOBQUEUE_CLASSES",
     "ClusterSpec",
     "ImageTask",
     "ProbeTask",
+    "SegmentRunner",
     "TaskRun",
     "current_threads",
     "default_threads",
@@ -38,5 +42,6 @@ __all__ = [
     "run_image_task",
     "run_tasks",
     "segment_runner",
+    "slim_segment",
     "thread_budget",
 ]

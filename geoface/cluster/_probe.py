@@ -45,8 +45,11 @@ class ProbeTask:
         return 1 if self.then is None else len(self.then[1])
 
 
-def probe_task(task: ProbeTask):
-    """Run one probe; return ``{"index", "pid"}`` (or what ``task.then`` returns)."""
+def probe_task(task: ProbeTask, shared=None):
+    """Run one probe; return ``{"index", "pid"}`` (or what ``task.then`` returns).
+
+    ``shared``: a value :func:`run_tasks` sent once for several tasks; returned
+    under ``"shared"`` (``{"index", "pid", "shared"}``)."""
     if task.seconds:
         time.sleep(task.seconds)
     if task.kill_marker is not None:
@@ -66,4 +69,6 @@ def probe_task(task: ProbeTask):
     if task.then is not None:
         fn, inner = task.then
         return fn(inner)
+    if shared is not None:
+        return {"index": task.index, "pid": os.getpid(), "shared": shared}
     return {"index": task.index, "pid": os.getpid()}

@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +35,11 @@ class _Done:
     threads: int
 
 
-def _call(fn: Callable, task: Any, index: int, threads: int | None) -> _Done:
-    """Run one task under its thread budget; note where and how long (runs on the worker)."""
+def _call(fn: Callable, task: Any, index: int, threads: int | None, *shared: Any) -> _Done:
+    """Run one task under its thread budget; note where and how long (runs on the worker).
+
+    ``shared`` (zero or one value): the shared value the task needs, passed as ``fn``'s
+    second argument."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     if "distributed" in sys.modules:
         try:
@@ -47,7 +50,7 @@ def _call(fn: Callable, task: Any, index: int, threads: int | None) -> _Done:
             pass
     t0 = time.perf_counter()
     with thread_budget(threads) as n:
-        result = fn(task)
+        result = fn(task, *shared)
     return _Done(index, result, worker, time.perf_counter() - t0, n)
 
 
@@ -69,6 +72,10 @@ class TaskRun:
         ``items``, ``busy_s`` (time inside tasks), ``threads``.
     where : str
         ``"here"`` or the cluster's description.
+    task_workers : list of str
+        Who ran each task, in task order (keys of ``workers``).
+    n_shared : int
+        Shared values sent (each once, however many tasks need it).
     """
 
     results: list
@@ -77,6 +84,8 @@ class TaskRun:
     elapsed_s: float
     workers: dict = field(default_factory=dict)
     where: str = "here"
+    task_workers: list = field(default_factory=list)
+    n_shared: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary for a sidecar (without the results)."""
@@ -85,6 +94,7 @@ class TaskRun:
             "tasks": self.n_tasks,
             "items": self.n_items,
             "elapsed_s": round(self.elapsed_s, 3),
+            "shared_values": self.n_shared,
             "items_per_s": round(self.n_items / self.elapsed_s, 2) if self.elapsed_s > 0 else None,
             "workers": {
                 w: {**v, "busy_s": round(v["busy_s"], 3)} for w, v in sorted(self.workers.items())
@@ -113,6 +123,8 @@ def run_tasks(
     unit: str = "item",
     desc: str = "tasks",
     name: str = "geoface",
+    shared: Mapping[Hashable, Any] | None = None,
+    key_of: Callable[[Any], Hashable] | None = None,
 ) -> TaskRun:
     """Run ``fn`` on every task, on a Dask cluster or here, and return the results in order.
 
@@ -141,6 +153,18 @@ def run_tasks(
         Labels of the progress bar.
     name : str
         Prefix of the Dask task keys.
+    shared : mapping, optional
+        Values several tasks need (a video's frame-time index, the decoded
+        faces of a training set), each sent to the cluster once rather than
+        inside every task: a task is then called as ``fn(task, shared[key_of(task)])``.
+        On a cluster each value is a small task of its own whose result the
+        workers fetch, so a worker that dies holding it loses nothing (the
+        scheduler sends it again); a value larger than 8 MiB (decoded faces)
+        goes from here straight to every worker instead (Dask's broadcast
+        scatter), so it does not pass through the scheduler, and it survives as
+        long as one worker holds it.
+    key_of : callable, optional
+        The key in ``shared`` of the value a task needs (required with ``shared``).
 
     Returns
     -------
@@ -152,6 +176,9 @@ def run_tasks(
         When a task still fails after its retries (the message names it and its error).
     """
     tasks = list(tasks)
+    if shared is not None and key_of is None:
+        raise ValueError("run_tasks: shared values need key_of(task) naming each task's value")
+    keys = [key_of(t) for t in tasks] if shared is not None else None
     n_items = sum(_count(items, t) for t in tasks)
     bar = _bar(len(tasks), n_items, progress, unit, desc)
     done: list[_Done | None] = [None] * len(tasks)
@@ -160,8 +187,9 @@ def run_tasks(
     try:
         if cluster is None or not tasks:  # nothing to send: no cluster is started
             for i, task in enumerate(tasks):
+                extra = () if keys is None else (shared[keys[i]],)
                 try:
-                    d = _call(fn, task, i, threads)
+                    d = _call(fn, task, i, threads, *extra)
                 except GeofaceError:
                     raise
                 except Exception as exc:
@@ -179,7 +207,7 @@ def run_tasks(
             with open_client(spec if spec is not None else cluster) as client:
                 where = spec.describe() if spec is not None else str(client.scheduler.address)
                 t0 = time.perf_counter()
-                _run_on(client, tasks, fn, threads, retries, items, name, done, bar)
+                _run_on(client, tasks, fn, threads, retries, items, name, done, bar, shared, keys)
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
@@ -197,16 +225,53 @@ def run_tasks(
         elapsed_s=elapsed,
         workers=workers,
         where=where,
+        task_workers=[d.worker for d in done],
+        n_shared=len(set(keys)) if keys is not None else 0,
     )
 
 
-def _run_on(client, tasks, fn, threads, retries, items, name, done, bar) -> None:
+#: Shared values above this many bytes are scattered to every worker rather than sent as tasks.
+SCATTER_BYTES = 8 * 2**20
+
+
+def _nbytes(value: Any) -> int:
+    from dask.sizeof import sizeof
+
+    return int(sizeof(value))
+
+
+def _value(value: Any) -> Any:
+    """A shared value, as the result of a task (runs on a worker)."""
+    return value
+
+
+def _run_on(client, tasks, fn, threads, retries, items, name, done, bar, shared, keys) -> None:
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
+    # each shared value once, as a task's result: the scheduler holds what makes it, so a
+    # worker that dies holding the value loses nothing (it is made again where needed)
+    held: dict = {}
+    for key in keys or ():
+        if key in held:
+            continue
+        if _nbytes(shared[key]) > SCATTER_BYTES:  # large: to every worker, not via the scheduler
+            held[key] = client.scatter(shared[key], broadcast=True, hash=False)
+        else:
+            held[key] = client.submit(
+                _value, shared[key], key=f"{name}-{token}-shared-{len(held)}", pure=False
+            )
     futures = [
         client.submit(
-            _call, fn, task, i, threads, key=f"{name}-{token}-{i}", retries=retries, pure=False
+            _call,
+            fn,
+            task,
+            i,
+            threads,
+            *(() if keys is None else (held[keys[i]],)),
+            key=f"{name}-{token}-{i}",
+            retries=retries,
+            pure=False,
         )
         for i, task in enumerate(tasks)
     ]
@@ -223,7 +288,7 @@ def _run_on(client, tasks, fn, threads, retries, items, name, done, bar) -> None
             done[i] = d
             bar.advance(_count(items, tasks[i]))
     finally:
-        client.cancel(futures)
+        client.cancel(futures + list(held.values()))
 
 
 def _task_error(i: int, n: int, where: str, exc: BaseException) -> GeofaceError:

@@ -237,7 +237,9 @@ def extract_videos(
     run_tasks : callable, optional
         ``run_tasks(tasks) -> iterable of part paths``: runs the segments not
         yet done (default: one after the other in this process). A cluster
-        backend passes its own.
+        backend passes its own; when it has a ``sidecar_record()`` method, what
+        that returns (where it ran, per-worker timings and counts) is written
+        to the sidecar under ``video`` → ``cluster``.
 
     Returns
     -------
@@ -419,6 +421,9 @@ def extract_videos(
         runner = lambda ts: _serial(ts, progress, max(1, int(processes)), together)  # noqa: E731
     for _ in runner(todo):
         pass
+    # --- a cluster runner's own record (where, per-worker timings and counts) for the sidecar
+    sidecar_record = getattr(runner, "sidecar_record", None)
+    cluster_record = sidecar_record() if callable(sidecar_record) else None
     missing = [t.part for t in tasks if not t.done]
     if missing:
         raise GeofaceError(
@@ -629,6 +634,8 @@ def extract_videos(
                 "frames_per_s": round(n_frames / total_s, 2) if total_s > 0 else None,
             },
         }
+        if cluster_record is not None:  # --- the cluster runner's record, segments reused added
+            video_record["cluster"] = {**cluster_record, "segments_reused": reused}
         if relref is not None:  # the second pass: each person's reference is now known
             first = next(c for c in columns if c in set(relref.names))
             at = columns.index(first)
