@@ -102,6 +102,12 @@ CONFIGS = [
         "logreg: 6 emotions, first-frame, coords alone", "logreg", "first-frame", block="coords"
     ),
     Config(
+        "ensemble: 6 emotions, first-frame, coords alone",
+        "ensemble",
+        "first-frame",
+        block="coords",
+    ),
+    Config(
         "svm: 6 emotions, first-frame, mesh + coords", "svm", "first-frame", block="mesh+coords"
     ),
     Config(
