@@ -127,7 +127,9 @@ CONFIGS = [
     ),
     # fewer, more informative features for the trees (selection inside each training fold)
     Config("xgb: strains only", "xgb", SM, block="strains"),
+    Config("xgb: top 50 by F in each fold", "xgb", SM, select=50),
     Config("xgb: top 100 by F in each fold", "xgb", SM, select=100),
+    Config("xgb: top 150 by F in each fold", "xgb", SM, select=150),
     Config("xgb: top 200 by F in each fold", "xgb", SM, select=200),
     Config("xgb: mesh + coords, top 200 by F", "xgb", SM, block="mesh+coords", select=200),
     # where the defaults started
