@@ -152,3 +152,6 @@ def test_cli_extract_coords_then_fit_mirror_augmented(tmp_path, capsys):
     run = json.loads((out / "run.json").read_text())
     assert "mirror" in json.dumps(run)
     capsys.readouterr()
+    # explain does not map the coordinates to regions yet: a one-line refusal
+    assert main(["explain", str(out), "--out", str(tmp_path / "ex"), "--max-rows", "4"]) != 0
+    assert "--coords" in capsys.readouterr().err
