@@ -47,6 +47,8 @@ class Config:
     features: str = "absolute"  # absolute | subject-mean | first-frame
     params: dict | str = field(default_factory=dict)
     mirror: bool | None = None  # None: the model's default (ModelSpec.mirror)
+    block: str = "mesh"  # mesh | coords | mesh+coords | strains: which feature columns
+    select: int = 0  # keep the k features of largest univariate F, chosen in each training fold
 
 
 SM = "subject-mean"
@@ -86,6 +88,50 @@ CONFIGS = [
     Config("logreg: 6 emotions, first-frame reference", "logreg", "first-frame"),
     Config("ensemble: 6 emotions, first-frame reference", "ensemble", "first-frame"),
     Config("xgb: 6 emotions, first-frame reference", "xgb", "first-frame"),
+    # aligned landmark coordinates (extract --coords aligned), alone and beside the mesh
+    Config("xgb: aligned coords alone", "xgb", SM, block="coords"),
+    Config("svm: aligned coords alone", "svm", SM, block="coords"),
+    Config("logreg: aligned coords alone", "logreg", SM, block="coords"),
+    Config("ensemble: aligned coords alone", "ensemble", SM, block="coords"),
+    Config("xgb: mesh + aligned coords", "xgb", SM, block="mesh+coords"),
+    Config("svm: mesh + aligned coords", "svm", SM, block="mesh+coords"),
+    Config("logreg: mesh + aligned coords", "logreg", SM, block="mesh+coords"),
+    Config("ensemble: mesh + aligned coords", "ensemble", SM, block="mesh+coords"),
+    Config("svm: 6 emotions, first-frame, coords alone", "svm", "first-frame", block="coords"),
+    Config(
+        "logreg: 6 emotions, first-frame, coords alone", "logreg", "first-frame", block="coords"
+    ),
+    Config(
+        "ensemble: 6 emotions, first-frame, coords alone",
+        "ensemble",
+        "first-frame",
+        block="coords",
+    ),
+    Config(
+        "svm: 6 emotions, first-frame, mesh + coords", "svm", "first-frame", block="mesh+coords"
+    ),
+    Config(
+        "logreg: 6 emotions, first-frame, mesh + coords",
+        "logreg",
+        "first-frame",
+        block="mesh+coords",
+    ),
+    Config(
+        "ensemble: 6 emotions, first-frame, mesh + coords",
+        "ensemble",
+        "first-frame",
+        block="mesh+coords",
+    ),
+    Config(
+        "xgb: 6 emotions, first-frame, mesh + coords", "xgb", "first-frame", block="mesh+coords"
+    ),
+    # fewer, more informative features for the trees (selection inside each training fold)
+    Config("xgb: strains only", "xgb", SM, block="strains"),
+    Config("xgb: top 50 by F in each fold", "xgb", SM, select=50),
+    Config("xgb: top 100 by F in each fold", "xgb", SM, select=100),
+    Config("xgb: top 150 by F in each fold", "xgb", SM, select=150),
+    Config("xgb: top 200 by F in each fold", "xgb", SM, select=200),
+    Config("xgb: mesh + coords, top 200 by F", "xgb", SM, block="mesh+coords", select=200),
     # where the defaults started
     Config("before: logreg (absolute)", "logreg", mirror=False),
     Config("before: xgb (old defaults, absolute)", "xgb", params="old-xgb", mirror=False),
@@ -138,7 +184,12 @@ def landmarks_table(data: Path, cache: Path) -> pd.DataFrame:
 
 
 def build_features(lm: pd.DataFrame):
-    """Absolute, subject-mean and first-frame feature tables from the landmark table."""
+    """Absolute, subject-mean and first-frame feature tables from the landmark table.
+
+    Every table carries the aligned coordinates (``coords="aligned"``) after the mesh
+    features; a configuration's ``block`` picks its columns (the mesh columns do not
+    depend on whether the coordinates are there).
+    """
     from geoface.features import extract_table
     from geoface.landmarks import IMAGE_QC_COLUMNS, landmarks_from_frame
 
@@ -149,10 +200,18 @@ def build_features(lm: pd.DataFrame):
     qc = lm[[c for c in lm.columns if c in IMAGE_QC_COLUMNS]]
     kw = {"qc": qc} if "qc_status" in qc else {}
     tables = {
-        "absolute": extract_table(L, meta, relative="none", **kw),
-        "subject-mean": extract_table(L, meta, relative="mean", relative_by="subject", **kw),
+        "absolute": extract_table(L, meta, relative="none", coords="aligned", **kw),
+        "subject-mean": extract_table(
+            L, meta, relative="mean", relative_by="subject", coords="aligned", **kw
+        ),
         "first-frame": extract_table(
-            L, meta, relative="first", relative_by="sequence", relative_order="frame", **kw
+            L,
+            meta,
+            relative="first",
+            relative_by="sequence",
+            relative_order="frame",
+            coords="aligned",
+            **kw,
         ),
     }
     return tables
@@ -167,7 +226,8 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
     table = tables[cfg.features]
     data = prepare_data(table, target="label", group="subject")
     fold = fold_of(data.ids)
-    X, y, groups, classes, ids = data.X, data.y, data.groups, list(data.classes), data.ids
+    cols = block_columns(table.feature_names, cfg.block)
+    X, y, groups, classes, ids = data.X[:, cols], data.y, data.groups, list(data.classes), data.ids
     if cfg.features == "first-frame":
         is_first = table.frame.set_index("id").loc[data.ids, "qc_relative_fallback"].to_numpy()
         keep = ~is_first.astype(bool)
@@ -180,8 +240,14 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
     if params:
         build = spec.build
         spec = dataclasses.replace(spec, build=lambda s, p, b=build: b(s, {**params, **p}))
+    if cfg.select:
+        spec = with_selection(spec, cfg.select)
     use_mirror = spec.mirror if cfg.mirror is None else cfg.mirror
-    mirror = feature_mirror(table.mesh) if use_mirror else None
+    mirror = None
+    if use_mirror:
+        full = feature_mirror(table.mesh, "aligned")
+        mirror = pd.Index(cols).get_indexer(full[cols])  # the permutation within the block
+        assert (mirror >= 0).all(), "a block must be closed under the mirror"
     t0 = time.perf_counter()
     res = cross_validate(
         spec, X, y, groups, fold, len(classes), seed=seed, keep_models=False, mirror=mirror
@@ -189,6 +255,35 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
     seconds = time.perf_counter() - t0
     row = score_row(cfg.name, y, res.proba, groups, classes, n_boot, seconds, pred=res.pred)
     return {**row, "proba": res.proba, "y": y, "ids": ids, "classes": classes}
+
+
+def block_columns(names: list[str], block: str) -> np.ndarray:
+    """Indices of the columns of ``block`` among the table's feature names."""
+    names = pd.Series(names)
+    is_coord = names.str.startswith("pt_")
+    keep = {
+        "mesh": ~is_coord,
+        "coords": is_coord,
+        "mesh+coords": pd.Series(True, index=names.index),
+        "strains": names.str.endswith("_strain"),
+    }[block]
+    return np.flatnonzero(keep.to_numpy())
+
+
+def with_selection(spec, k: int):
+    """The model behind a univariate F filter (``SelectKBest``) fitted on each training fold."""
+    import dataclasses
+
+    from sklearn.feature_selection import SelectKBest, f_classif
+    from sklearn.pipeline import Pipeline
+
+    def build(seed, params, b=spec.build):
+        return Pipeline([("select", SelectKBest(f_classif, k=k)), ("clf", b(seed, params))])
+
+    weight = spec.sample_weight
+    if weight:
+        weight = "clf__" + (weight if isinstance(weight, str) else "sample_weight")
+    return dataclasses.replace(spec, build=build, sample_weight=weight)
 
 
 def score_row(name, y, proba, groups, classes, n_boot, seconds, *, pred=None) -> dict:

@@ -110,6 +110,7 @@ def extract_images(
     relative_by: str = "subject",
     relative_order: str | None = None,
     relative_mark: str | None = None,
+    coords: str = "none",
     workers: int | None = None,
     progress: bool = True,
     say: Callable[[str], None] | None = None,
@@ -147,6 +148,9 @@ def extract_images(
         The person-specific reference, as for :func:`geoface.features.extract_table`
         (``relative="auto"``, as on the command line: each subject's mean face when
         the input has a ``subject`` column with several faces per subject).
+    coords : {"none", "aligned"}, default="none"
+        The aligned landmark coordinates beside the mesh features, as for
+        :func:`geoface.features.extract_table`.
     progress : bool, default=True
         Show a progress bar.
     say : callable, optional
@@ -225,6 +229,7 @@ def extract_images(
         relative_by=relative_by,
         relative_order=relative_order,
         relative_mark=relative_mark,
+        coords=coords,
         landmarker=backend.name,
         source=str(input),
     )

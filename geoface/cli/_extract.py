@@ -82,6 +82,17 @@ def add_parser(sub) -> None:
         metavar="COLUMN",
         help="for --relative marked: the column marking baseline faces (1/true/yes)",
     )
+    # --- aligned landmark coordinates beside the mesh features ---
+    p.add_argument(
+        "--coords",
+        choices=("none", "aligned"),
+        default="none",
+        help="aligned: add the Procrustes-aligned landmark coordinates (pt_36_lateral, "
+        "pt_36_vertical …, in template inter-ocular distances, mirror-consistent) after the "
+        "mesh features; with --relative they too become displacements from the reference "
+        "(images and landmark files; default none)",
+    )
+    # --- end aligned landmark coordinates ---
     from ._extract_images import add_image_arguments
 
     add_image_arguments(p)
@@ -102,12 +113,13 @@ def warn_formula_like(frame, out: Path) -> None:
 
 
 def relative_options(args) -> dict:
-    """The person-specific reference options of ``extract_table`` from the parsed arguments."""
+    """The person-specific reference (and ``coords``) options of ``extract_table``."""
     return {
         "relative": args.relative,
         "relative_by": args.relative_by,
         "relative_order": args.relative_order,
         "relative_mark": args.relative_mark,
+        "coords": getattr(args, "coords", "none"),
     }
 
 

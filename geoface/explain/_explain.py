@@ -361,6 +361,12 @@ def explain_run(
         )
     table, table_path = run_table(run, table, table_path)
     run.check_table(table)
+    if any(str(n).startswith("pt_") for n in table.feature_names):
+        raise GeofaceError(
+            "this run was fitted with the aligned landmark coordinates (extract --coords "
+            "aligned), which explain does not map to regions yet; explain a run fitted on a "
+            "table extracted without --coords"
+        )
 
     frame = table.frame.reset_index(drop=True)
     X = feature_matrix(table)

@@ -31,7 +31,7 @@ from .._errors import GeofaceError
 from ..labels import normalise_labels
 from ..mesh import Mesh
 from ..statuses import USABLE_STATUSES as _USABLE_STATUSES
-from ._names import feature_map
+from ._names import coords_of, feature_map
 from ._transformer import MeshFeatures
 
 __all__ = ["USABLE_STATUSES", "FeatureTable", "extract_table", "sidecar_paths"]
@@ -163,7 +163,7 @@ class FeatureTable:
             for final in (map_path, path, meta_path):
                 tmps.append(temp_sibling_file(final))
             tmp_map, tmp_table, tmp_meta = tmps
-            feature_map(self.mesh).to_csv(tmp_map, index=False)
+            feature_map(self.mesh, coords_of(self.feature_names)).to_csv(tmp_map, index=False)
             if fmt == "csv":
                 self.frame.to_csv(tmp_table, index=False, float_format="%.10g")
             else:
@@ -272,11 +272,11 @@ def _ordered_meta(meta: pd.DataFrame | None, n: int) -> pd.DataFrame:
     meta = pd.DataFrame(index=range(n)) if meta is None else meta.reset_index(drop=True).copy()
     if len(meta) != n:
         raise GeofaceError(f"metadata has {len(meta)} rows for {n} faces")
-    reserved = [c for c in meta.columns if str(c).startswith(("qc_", "tri_", "edge_"))]
+    reserved = [c for c in meta.columns if str(c).startswith(("qc_", "tri_", "edge_", "pt_"))]
     if reserved:
         raise GeofaceError(
             f"input columns {reserved[:3]} use the prefixes geoface reserves "
-            "(qc_, tri_, edge_); rename them"
+            "(qc_, tri_, edge_, pt_); rename them"
         )
     if "id" not in meta.columns:
         width = max(5, len(str(n)))
@@ -335,6 +335,7 @@ def extract_table(
     relative_by: str = "subject",
     relative_order: str | None = None,
     relative_mark: str | None = None,
+    coords: str = "none",
 ) -> FeatureTable:
     """Build a feature table from landmarks and their metadata.
 
@@ -373,6 +374,11 @@ def extract_table(
     relative_by, relative_order, relative_mark : str
         The grouping column (subject, session, sequence, track), the column
         ordering a group for ``first`` and the boolean column for ``marked``.
+    coords : {"none", "aligned"}, default="none"
+        ``"aligned"`` adds the Procrustes-aligned landmark coordinates after
+        the mesh features (see :class:`MeshFeatures`); with ``relative`` they
+        too become displacements from the person's reference. Recorded in
+        the sidecar.
 
     Returns
     -------
@@ -391,7 +397,9 @@ def extract_table(
     if qc is not None:
         qc = _check_qc(qc, len(landmarks))
         given = qc["qc_status"].astype(str).to_numpy()
-    transformer = MeshFeatures(mesh=mesh, reference=reference, iod=iod, neutral_label=neutral_label)
+    transformer = MeshFeatures(
+        mesh=mesh, reference=reference, iod=iod, neutral_label=neutral_label, coords=coords
+    )
     fit_on = landmarks
     if mesh == "fit":
         keep = np.isfinite(landmarks).all(axis=(1, 2))
@@ -437,12 +445,14 @@ def extract_table(
             "reference": reference,
             "iod": iod,
             "neutral_label": neutral_label,
+            "coords": coords,
             "relative": rel_info,
         },
         "units": {
             "area": "triangle area / IOD^2",
             "angle": "degrees",
             "strain": "(length/IOD) / (reference length/IOD_ref) - 1",
+            **({"coord": "template IOD (Procrustes-aligned)"} if coords == "aligned" else {}),
         },
         "versions": _versions(),
         "feature_names": result.feature_names,
@@ -485,7 +495,8 @@ def _make_relative(features, meta, usable, transformer, rule, by, order, mark):
     from ._reference import reference_mask, relative_to_reference
 
     template = transformer.mesh_.template[None]
-    plain = MeshFeatures(mesh=transformer.mesh_, iod=transformer.iod).fit(template)
+    plain = MeshFeatures(mesh=transformer.mesh_, iod=transformer.iod, coords=transformer.coords)
+    plain = plain.fit(template)
     fallback = plain.transform(template)[0]
     is_ref = reference_mask(
         meta, rule, group=by, order=order, mark=mark, usable=usable, features=features

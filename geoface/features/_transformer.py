@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .._convention import N_LANDMARKS, landmarks_from_frame
 from .._errors import GeofaceError
 from ..mesh import Mesh
+from ._coords import aligned_coordinates, check_coords
 from ._geometry import GeometryResult, compute_geometry
 from ._names import feature_names
 
@@ -91,6 +92,10 @@ class MeshFeatures(TransformerMixin, BaseEstimator):
         The label value that marks a neutral face.
     subject_column, label_column : str, default="subject", "label"
         Where a DataFrame ``X`` keeps subject and label.
+    coords : {"none", "aligned"}, default="none"
+        ``"aligned"`` adds the Procrustes-aligned landmark coordinates (in the
+        template's inter-ocular distances, lateral and vertical; see
+        :func:`geoface.features.aligned_coordinates`) after the mesh features.
 
     Attributes
     ----------
@@ -117,6 +122,7 @@ class MeshFeatures(TransformerMixin, BaseEstimator):
         neutral_label: str = "neutral",
         subject_column: str = "subject",
         label_column: str = "label",
+        coords: str = "none",
     ):
         self.mesh = mesh
         self.reference = reference
@@ -124,6 +130,7 @@ class MeshFeatures(TransformerMixin, BaseEstimator):
         self.neutral_label = neutral_label
         self.subject_column = subject_column
         self.label_column = label_column
+        self.coords = coords
 
     # ------------------------------------------------------------------ fitting
     def _check_params(self) -> None:
@@ -133,6 +140,7 @@ class MeshFeatures(TransformerMixin, BaseEstimator):
             )
         if self.iod not in _IODS:
             raise GeofaceError(f"iod={self.iod!r} is not one of {{'centres', 'corners'}}")
+        check_coords(self.coords)
 
     def fit(self, X, y=None):
         """Resolve the mesh (building it from ``X`` when ``mesh="fit"``).
@@ -160,7 +168,7 @@ class MeshFeatures(TransformerMixin, BaseEstimator):
                 f"mesh={self.mesh!r} is not one of {{'default', 'fit'}}, a Mesh or a saved mesh"
             )
         self.mesh_ = mesh
-        self.feature_names_out_ = np.asarray(feature_names(mesh), dtype=object)
+        self.feature_names_out_ = np.asarray(feature_names(mesh, self.coords), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         return self
 
@@ -209,6 +217,10 @@ class MeshFeatures(TransformerMixin, BaseEstimator):
                 features, result, self.mesh_, subject, label, self.neutral_label
             )
             qc["qc_reference_fallback"] = fallback
+        if self.coords == "aligned":
+            block = aligned_coordinates(landmarks, self.mesh_.template, iod=self.iod)
+            block[result.status != "ok"] = np.nan
+            features = np.concatenate([features, block], axis=1)
         return FeatureResult(features, qc, list(self.feature_names_out_))
 
     def _subject_and_label(self, X, subject, label, n):

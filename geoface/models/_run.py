@@ -363,9 +363,10 @@ def fit_run(
 
 
 def _mirror_permutation(table: FeatureTable, names: list[str]) -> np.ndarray:
-    from ..features import feature_mirror, feature_names
+    from ..features import coords_of, feature_mirror, feature_names
 
-    if list(names) != list(feature_names(table.mesh)):
+    coords = coords_of(names)
+    if list(names) != list(feature_names(table.mesh, coords)):
         raise GeofaceError(
             "mirror augmentation needs the mesh's own feature columns; re-extract the table"
         )
@@ -374,7 +375,7 @@ def _mirror_permutation(table: FeatureTable, names: list[str]) -> np.ndarray:
             "mirror augmentation needs a mirror-symmetric mesh; use the default mesh or "
             "fit with --no-mirror"
         )
-    return feature_mirror(table.mesh)
+    return feature_mirror(table.mesh, coords)
 
 
 def _mirror_choice(
