@@ -39,17 +39,21 @@ def run(args) -> int:
     overlay_videos = overlay_plan(args, source)
     counts: dict[str, int] = {}
     kept: list = []  # the small columns of every row: segments, figures and overlays
-    n_rows = 0
+    n_rows = batches = 0
     with atomic_path(args.out) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             for table in source.tables():
                 pred = _predict_chunk(run_, table)
-                pred.to_csv(fh, index=False, header=n_rows == 0, float_format="%.6g")
+                pred.to_csv(fh, index=False, header=not batches, float_format="%.6g")
+                batches += 1
                 n_rows += len(pred)
                 for k, v in pred["status"].value_counts().items():
                     counts[str(k)] = counts.get(str(k), 0) + int(v)
                 if _wants_frames(args):
                     kept.append(_small_columns(pred, table.frame))
+            if not batches:  # an empty Parquet table: the header alone
+                empty = source.empty_table()
+                _predict_chunk(run_, empty).to_csv(fh, index=False)
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
     print(f"{n_rows} rows predicted with {run_.info['model']} → {args.out} ({summary})")
     if kept:
@@ -158,6 +162,11 @@ class _TableSource:
         if not have:
             return pd.DataFrame()
         return self.file.read(columns=have).to_pandas()
+
+    def empty_table(self):
+        from ..features import FeatureTable
+
+        return FeatureTable(frame=self.empty_frame(), mesh=self.mesh, info=self.info)
 
     def empty_frame(self):
         import pandas as pd
