@@ -22,7 +22,7 @@ rows is one hour; each track rests and shows an expression episode every 10 s,
 
 The table is written in row groups of ``--row-group`` rows, as ``geoface
 extract`` writes frame tables. ``geoface predict`` and ``geoface explain`` run
-in child processes, each reporting its peak resident memory (``ru_maxrss``);
+in child processes, each reporting its peak resident memory (``VmHWM``);
 ``--compare-with DIR`` runs ``geoface predict`` once more with the ``geoface``
 package of another checkout (``DIR`` on ``PYTHONPATH``), e.g. to compare the
 memory of two versions.
@@ -50,11 +50,14 @@ def _child(argv: list[str], pythonpath: str | None = None) -> tuple[float, float
     import subprocess
     import sys
 
+    # VmHWM: the peak resident memory of the child's own address space (exec starts a new
+    # one); ru_maxrss would carry over the parent's peak at fork time
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from geoface.cli import main\n"
         "rc = main(sys.argv[1:])\n"
-        "print(f'peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}')\n"
+        "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0]\n"
+        "print(f'peak_rss_mb={int(hwm.split()[1]) / 1024:.0f}')\n"
         "sys.exit(rc)\n"
     )
     env = dict(os.environ)
@@ -188,6 +191,7 @@ def main() -> None:
         run = Run(tmp / "run")
         loaded = FeatureTable.read(frames)
         _timed("Run.predict alone", lambda: run.predict(loaded))
+        del loaded
         argv = ["predict", str(tmp / "run"), str(frames), "--out", str(tmp / "pred.csv")]
         argv += ["--segments", str(tmp / "seg.csv"), "--smooth", "median", "--window", "0.5"]
         argv += ["--min-duration", "0.5"]
@@ -212,13 +216,14 @@ def main() -> None:
         if args.explain_rows:
             # region sums only: the SHAP values of an hour of frames per feature
             # (108,000 × 602 features × 7 classes) would take 3.6 GB
-            n = min(args.explain_rows, len(loaded.frame))
+            n = min(args.explain_rows, args.frames)
             part = frames
-            if n < len(loaded.frame):
+            if n < args.frames:
+                loaded = FeatureTable.read(frames)
                 part = tmp / "explained.parquet"
                 rows = loaded.frame.iloc[:n].reset_index(drop=True)
                 FeatureTable(frame=rows, mesh=loaded.mesh, info=loaded.info).write(part)
-            del loaded
+                del loaded, rows
             argv_x = ["explain", str(tmp / "run"), "--features", str(part), "--final"]
             argv_x += ["--region-sums-only", "--chunk-rows", str(args.explain_chunk)]
             argv_x += ["--no-figures", "--bootstrap", "0", "--threads", str(args.threads)]
