@@ -178,14 +178,31 @@ class _TableSource:
         if self.table is not None:
             yield self.table
             return
+        import pyarrow as pa
+
+        pool = pa.default_memory_pool()
+        for k in range(self.file.num_row_groups):
+            # a row group at a time (iter_batches reads ahead: over twice the memory), cut
+            # further when it is much larger than batch_rows; Arrow's buffers are handed back
+            # once converted
+            if self.file.metadata.row_group(k).num_rows <= 2 * self.batch_rows:
+                parts = [self.file.read_row_group(k, use_threads=False)]
+            else:
+                parts = self.file.iter_batches(
+                    batch_size=self.batch_rows, row_groups=[k], use_threads=False
+                )
+            for part in parts:
+                yield self._table_of(part)
+                pool.release_unused()
+
+    def _table_of(self, part):
         from ..features import FeatureTable
         from ..labels import normalise_labels
 
-        for batch in self.file.iter_batches(batch_size=self.batch_rows):
-            frame = batch.to_pandas()
-            if "label" in frame.columns:
-                frame["label"] = normalise_labels(frame["label"])[0]
-            yield FeatureTable(frame=frame, mesh=self.mesh, info=self.info)
+        frame = part.to_pandas(split_blocks=True)
+        if "label" in frame.columns:
+            frame["label"] = normalise_labels(frame["label"])[0]
+        return FeatureTable(frame=frame, mesh=self.mesh, info=self.info)
 
 
 # ------------------------------------------------------------------ frame tables (video)
