@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_predict_frames.py [--frames 108000] [--videos 4] [--model xgb]
                                               [--threads 2] [--explain-rows 108000]
+                                              [--row-group 16384] [--compare-with DIR]
 
 Fits a ``--model`` run on simulated faces of the seven classes, then builds a
 frame table of ``--frames`` rows (30 frames/s over ``--videos`` videos: 108,000
@@ -15,9 +16,16 @@ rows is one hour; each track rests and shows an expression episode every 10 s,
   and of ``Run.predict`` alone (target: under a minute on 2 cores);
 * ``--figures``: one time-course figure per video;
 * ``geoface rebase`` with the ``quiet`` rule (streamed in row groups);
-* tree SHAP of the final model on ``--explain-rows`` frames (0: skipped), in
-  chunks of ``--explain-chunk`` frames each summed by region at once (the region
-  × time table of the heat maps).
+* tree SHAP of the final model on ``--explain-rows`` frames (0: skipped):
+  ``geoface explain --region-sums-only`` (chunks of ``--explain-chunk`` frames,
+  each summed by region at once: the region × time table of the heat maps).
+
+The table is written in row groups of ``--row-group`` rows, as ``geoface
+extract`` writes frame tables. ``geoface predict`` and ``geoface explain`` run
+in child processes, each reporting its peak resident memory (``VmHWM``);
+``--compare-with DIR`` runs ``geoface predict`` once more with the ``geoface``
+package of another checkout (``DIR`` on ``PYTHONPATH``), e.g. to compare the
+memory of two versions.
 """
 
 from __future__ import annotations
@@ -35,6 +43,46 @@ def _timed(label: str, fn):
     seconds = time.perf_counter() - t0
     print(f"{label}: {seconds:.2f} s")
     return seconds, out
+
+
+def _child(argv: list[str], pythonpath: str | None = None) -> tuple[float, float]:
+    """Run ``geoface ARGV`` in a child process; its wall seconds and peak RSS in MB."""
+    import subprocess
+    import sys
+
+    # VmHWM: the peak resident memory of the child's own address space (exec starts a new
+    # one); ru_maxrss would carry over the parent's peak at fork time
+    code = (
+        "import sys\n"
+        "from geoface.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0]\n"
+        "print(f'peak_rss_mb={int(hwm.split()[1]) / 1024:.0f}')\n"
+        "sys.exit(rc)\n"
+    )
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"geoface {argv[0]} failed: {done.stderr.strip()[-2000:]}")
+    rss = float(done.stdout.rsplit("peak_rss_mb=", 1)[1].split()[0])
+    return seconds, rss
+
+
+def write_row_groups(path: Path, rows: int) -> int:
+    """Rewrite a Parquet table in row groups of ``rows`` rows; their number."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, row_group_size=rows)
+    tmp.replace(path)
+    return pq.ParquetFile(path).num_row_groups
 
 
 def frame_table(n_frames: int, n_videos: int, seed: int = 0):
@@ -100,6 +148,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--explain-rows", type=int, default=108_000)
     parser.add_argument("--explain-chunk", type=int, default=10_800)
+    parser.add_argument("--row-group", type=int, default=16_384)
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["figures", "rebase"], help="steps left out"
+    )
+    parser.add_argument("--compare-with", help="another checkout whose geoface predict to time")
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
@@ -108,8 +161,6 @@ def main() -> None:
 
     matplotlib.use("Agg")
     from geoface.cli import main as geoface
-    from geoface.evaluate import region_contributions_over_time
-    from geoface.explain import explain_run
     from geoface.features import FeatureTable, extract_table
     from geoface.models import Run, fit_run
     from geoface.simulate import simulate_landmarks
@@ -134,45 +185,54 @@ def main() -> None:
         frames = tmp / "frames.parquet"
         table.write(frames)
         del table
-        print(f"frame table: {frames.stat().st_size / 1e6:.0f} MB Parquet")
+        groups = write_row_groups(frames, args.row_group)
+        print(f"frame table: {frames.stat().st_size / 1e6:.0f} MB Parquet, {groups} row groups")
 
         run = Run(tmp / "run")
         loaded = FeatureTable.read(frames)
         _timed("Run.predict alone", lambda: run.predict(loaded))
+        del loaded
         argv = ["predict", str(tmp / "run"), str(frames), "--out", str(tmp / "pred.csv")]
         argv += ["--segments", str(tmp / "seg.csv"), "--smooth", "median", "--window", "0.5"]
         argv += ["--min-duration", "0.5"]
-        total, status = _timed(
-            "geoface predict (read, predict, CSV, segments)", lambda: geoface(argv)
-        )
-        assert status == 0
+        total, rss = _child(argv)
+        print(f"geoface predict (read, predict, CSV, segments): {total:.2f} s, peak {rss:.0f} MB")
         verdict = "under" if total < 60 else "OVER"
         print(f"  prediction of {args.frames:,} frames: {total:.1f} s ({verdict} the 60 s target)")
-        argv_fig = [*argv[:4], str(tmp / "pred2.csv"), "--figures", str(tmp / "figures")]
-        _timed("geoface predict --figures (one figure per video)", lambda: geoface(argv_fig))
-        _timed(
-            "geoface rebase --rule quiet (streamed)",
-            lambda: geoface(["rebase", str(frames), "--out", str(tmp / "rebased.parquet")]),
-        )
-        if args.explain_rows:
-            # in chunks, each reduced to regions at once: the SHAP values of an hour of frames
-            # (108,000 × 602 features × 7 classes) would take 3.6 GB
-            n = min(args.explain_rows, len(loaded.frame))
-            t0 = time.perf_counter()
-            parts = []
-            for a in range(0, n, args.explain_chunk):
-                rows = loaded.frame.iloc[a : min(n, a + args.explain_chunk)]
-                part = FeatureTable(
-                    frame=rows.reset_index(drop=True), mesh=loaded.mesh, info=loaded.info
-                )
-                expl = explain_run(run, part, final=True, n_jobs=args.threads)
-                parts.append(region_contributions_over_time(expl, part.frame))
-            seconds = time.perf_counter() - t0
-            regions = sum(len(p) for p in parts)
+        if args.compare_with:
+            other = [*argv[:4], str(tmp / "pred_other.csv"), *argv[5:]]
+            seconds, rss_other = _child(other, pythonpath=args.compare_with)
             print(
-                f"explain {n:,} frames (final model, tree SHAP, {args.threads} threads, chunks of "
-                f"{args.explain_chunk:,}) and sum by region ({regions:,} region rows): "
-                f"{seconds:.1f} s"
+                f"geoface predict of {args.compare_with}: {seconds:.2f} s, peak {rss_other:.0f} MB"
+            )
+        argv_fig = [*argv[:4], str(tmp / "pred2.csv"), "--figures", str(tmp / "figures")]
+        if "figures" not in args.skip:
+            _timed("geoface predict --figures (one figure per video)", lambda: geoface(argv_fig))
+        if "rebase" not in args.skip:
+            _timed(
+                "geoface rebase --rule quiet (streamed)",
+                lambda: geoface(["rebase", str(frames), "--out", str(tmp / "rebased.parquet")]),
+            )
+        if args.explain_rows:
+            # region sums only: the SHAP values of an hour of frames per feature
+            # (108,000 × 602 features × 7 classes) would take 3.6 GB
+            n = min(args.explain_rows, args.frames)
+            part = frames
+            if n < args.frames:
+                loaded = FeatureTable.read(frames)
+                part = tmp / "explained.parquet"
+                rows = loaded.frame.iloc[:n].reset_index(drop=True)
+                FeatureTable(frame=rows, mesh=loaded.mesh, info=loaded.info).write(part)
+                del loaded, rows
+            argv_x = ["explain", str(tmp / "run"), "--features", str(part), "--final"]
+            argv_x += ["--region-sums-only", "--chunk-rows", str(args.explain_chunk)]
+            argv_x += ["--no-figures", "--bootstrap", "0", "--threads", str(args.threads)]
+            argv_x += ["--out", str(tmp / "expl"), "--quiet"]
+            seconds, rss = _child(argv_x)
+            print(
+                f"geoface explain --region-sums-only of {n:,} frames (final model, tree SHAP, "
+                f"{args.threads} threads, chunks of {args.explain_chunk:,}): {seconds:.1f} s, "
+                f"peak {rss:.0f} MB"
             )
 
 

@@ -10,6 +10,10 @@ import numpy as np
 
 from ._argtypes import non_negative_int, positive_int, random_seed
 
+#: Frame tables longer than this are explained with --region-sums-only only (their per-feature
+#: values would not fit in memory: 50,000 frames × 602 features × 7 classes take 1.7 GB).
+FRAME_ROWS_FULL = 50_000
+
 
 def add_parser(sub) -> None:
     from ..explain import EXPLAINERS, FIGURES
@@ -104,6 +108,20 @@ def add_parser(sub) -> None:
         "bars, region maps, beeswarms, single faces, class contrasts",
     )
     p.add_argument("--no-figures", action="store_true", help="write tables and values only")
+    p.add_argument(
+        "--region-sums-only",
+        action="store_true",
+        help="keep each face's SHAP values summed by region only (region_values.npz, "
+        "regions.csv, region bars): faces are explained --chunk-rows at a time and reduced at "
+        "once, so hours of frames fit in memory; required for frame tables of more than "
+        f"{FRAME_ROWS_FULL:,} rows",
+    )
+    p.add_argument(
+        "--chunk-rows",
+        type=positive_int,
+        metavar="N",
+        help="with --region-sums-only: faces explained at a time (default 10000)",
+    )
     p.add_argument(
         "--threads",
         type=positive_int,
@@ -203,8 +221,18 @@ def run(args) -> int:
         raise GeofaceError(f"--bootstrap {args.bootstrap} must be ≥ 0")
     run_ = Run(args.run_dir)
     check_explainable(run_)
+    if args.chunk_rows is not None and not args.region_sums_only:
+        raise GeofaceError("--chunk-rows sets the chunks of --region-sums-only: add it")
     given = FeatureTable.read(args.features) if args.features else None
     table, table_path = run_table(run_, given, str(args.features) if args.features else None)
+    is_frames = {"video", "time_s"} <= set(table.frame.columns)
+    if is_frames and len(table.frame) > FRAME_ROWS_FULL and not args.region_sums_only:
+        if args.max_rows is None or args.max_rows == 0 or args.max_rows > FRAME_ROWS_FULL:
+            raise GeofaceError(
+                f"{len(table.frame):,} frames: their SHAP values per feature would not fit in "
+                "memory; add --region-sums-only (values summed by region per frame, what the "
+                "region × time heat map needs) or explain a sample with --max-rows N"
+            )
     say = (lambda msg: None) if args.quiet else (lambda msg: print("  " + msg, flush=True))
     expl = explain_run(
         run_,
@@ -218,6 +246,8 @@ def run(args) -> int:
         n_jobs=args.threads,
         table_path=table_path,
         progress=say,
+        region_sums_only=args.region_sums_only,
+        chunk_rows=args.chunk_rows,
     )
     expl.info["command"] = ["geoface", *sys.argv[1:]]
     faces = None
@@ -231,7 +261,7 @@ def run(args) -> int:
             )
         faces = [where[f] for f in args.faces]
     source = None
-    if not args.no_figures and "faces" in args.figures:
+    if not args.no_figures and "faces" in args.figures and not args.region_sums_only:
         source = face_source(table, args.landmarks)
         if source is None:
             say("no landmark source found: single faces are drawn on the template")

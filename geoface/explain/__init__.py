@@ -16,7 +16,15 @@ from ._engines import (
     resolve_explainer,
     summarise_background,
 )
-from ._explain import DEFAULT_MAX_ROWS, Explanation, check_explainable, explain_run, run_table
+from ._explain import (
+    DEFAULT_MAX_ROWS,
+    REGION_CHUNK_ROWS,
+    Explanation,
+    RegionExplanation,
+    check_explainable,
+    explain_run,
+    run_table,
+)
 from ._hierarchy import REGION_TREE, FeatureHierarchy
 from ._outputs import FIGURES, default_contrast, write_explanation
 from ._shap_bars import (
@@ -33,10 +41,12 @@ __all__ = [
     "DEFAULT_MAX_ROWS",
     "EXPLAINERS",
     "FIGURES",
+    "REGION_CHUNK_ROWS",
     "REGION_TREE",
     "SPACE_DESCRIPTIONS",
     "Explanation",
     "FeatureHierarchy",
+    "RegionExplanation",
     "bilateral_values",
     "check_explainable",
     "contrast_values",

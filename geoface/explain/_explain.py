@@ -40,7 +40,18 @@ from ._engines import (
 )
 from ._hierarchy import REGION_TREE, FeatureHierarchy
 
-__all__ = ["DEFAULT_MAX_ROWS", "Explanation", "check_explainable", "explain_run", "run_table"]
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "REGION_CHUNK_ROWS",
+    "Explanation",
+    "RegionExplanation",
+    "check_explainable",
+    "explain_run",
+    "run_table",
+]
+
+#: Faces explained at a time with ``region_sums_only`` (each chunk reduced to regions at once).
+REGION_CHUNK_ROWS = 10_000
 
 #: Faces the partition explainer explains at most unless told otherwise (its cost).
 DEFAULT_MAX_ROWS: dict[str, int | None] = {"tree": None, "linear": None, "partition": 300}
@@ -143,10 +154,16 @@ class Explanation:
         return [folder / "shap_values.npz", folder / "explain.json"]
 
     @classmethod
-    def read(cls, folder: str | os.PathLike) -> Explanation:
-        """Read an explanation written by :meth:`write` (``geoface explain --out``)."""
+    def read(cls, folder: str | os.PathLike) -> Explanation | RegionExplanation:
+        """Read an explanation written by :meth:`write` (``geoface explain --out``).
+
+        A folder written with region sums only (``geoface explain
+        --region-sums-only``) is read as a :class:`RegionExplanation`.
+        """
         folder = Path(folder)
         npz, doc = folder / "shap_values.npz", folder / "explain.json"
+        if not npz.exists() and (folder / REGION_VALUES_FILE).exists():
+            return RegionExplanation.read(folder)
         if not npz.exists() or not doc.exists():
             raise GeofaceError(
                 f"{folder} is not a geoface explanation (needs shap_values.npz and explain.json)"
@@ -167,6 +184,109 @@ class Explanation:
                 mesh=mesh,
                 info=info,
             )
+
+
+#: The file of an explanation kept as region sums only.
+REGION_VALUES_FILE = "region_values.npz"
+
+
+@dataclass
+class RegionExplanation:
+    """SHAP values of a run's model summed by facial region, per face (per-feature values not kept).
+
+    What ``explain_run(..., region_sums_only=True)`` returns and ``geoface
+    explain --region-sums-only`` writes (``region_values.npz``): enough for
+    :func:`geoface.explain.region_table` and
+    :func:`geoface.evaluate.region_contributions_over_time` (the region × time
+    heat map) on hours of frames.
+
+    Attributes
+    ----------
+    region_sums : ndarray of shape (n_faces, n_regions, n_classes)
+        Regions in ``hierarchy.regions`` order.
+    base_values : ndarray of shape (n_faces, n_classes)
+    ids, subjects, labels : ndarray of str, shape (n_faces,)
+    folds : ndarray of int, shape (n_faces,)
+    classes : list of str
+    mesh : Mesh
+    info : dict
+    """
+
+    region_sums: np.ndarray
+    base_values: np.ndarray
+    ids: np.ndarray
+    subjects: np.ndarray
+    labels: np.ndarray
+    folds: np.ndarray
+    classes: list
+    mesh: Mesh
+    info: dict = field(default_factory=dict)
+
+    n_faces = Explanation.n_faces
+    space = Explanation.space
+    class_index = Explanation.class_index
+    predicted = Explanation.predicted
+
+    @cached_property
+    def hierarchy(self) -> FeatureHierarchy:
+        return FeatureHierarchy(self.mesh, extra=self.info.get("extra_regions"))
+
+    @property
+    def output(self) -> np.ndarray:
+        """The model's output in :attr:`space`: shape (n_faces, n_classes)."""
+        return self.region_sums.sum(axis=1) + self.base_values
+
+    def region_values(self) -> np.ndarray:
+        """Values summed into regions: shape (n_faces, n_regions, n_classes)."""
+        return self.region_sums
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        """Write ``region_values.npz`` and ``explain.json`` into ``folder``."""
+        from ..runs import write_json
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            folder / REGION_VALUES_FILE,
+            region_sums=self.region_sums,
+            base_values=self.base_values,
+            ids=self.ids.astype(str),
+            subjects=self.subjects.astype(str),
+            labels=self.labels.astype(str),
+            folds=self.folds.astype(int),
+            regions=np.asarray(self.hierarchy.regions, dtype=str),
+            classes=np.asarray(self.classes, dtype=str),
+        )
+        write_json(folder / "explain.json", {**self.info, "mesh": self.mesh.to_dict()})
+        return [folder / REGION_VALUES_FILE, folder / "explain.json"]
+
+    @classmethod
+    def read(cls, folder: str | os.PathLike) -> RegionExplanation:
+        """Read what :meth:`write` wrote."""
+        folder = Path(folder)
+        npz, doc = folder / REGION_VALUES_FILE, folder / "explain.json"
+        if not npz.exists() or not doc.exists():
+            raise GeofaceError(
+                f"{folder} is not a geoface explanation of region sums (needs "
+                f"{REGION_VALUES_FILE} and explain.json)"
+            )
+        info = json.loads(doc.read_text(encoding="utf-8"))
+        mesh = Mesh.from_dict(info.pop("mesh"))
+        with np.load(npz, allow_pickle=False) as z:
+            out = cls(
+                region_sums=z["region_sums"],
+                base_values=z["base_values"],
+                ids=z["ids"],
+                subjects=z["subjects"],
+                labels=z["labels"],
+                folds=z["folds"],
+                classes=z["classes"].tolist(),
+                mesh=mesh,
+                info=info,
+            )
+            if z["regions"].tolist() != list(out.hierarchy.regions):
+                raise GeofaceError(f"{npz} names other regions than its mesh gives")
+        return out
 
 
 def check_explainable(run) -> None:
@@ -301,7 +421,9 @@ def explain_run(
     n_jobs: int | None = None,
     table_path: str | None = None,
     progress=None,
-) -> Explanation:
+    region_sums_only: bool = False,
+    chunk_rows: int | None = None,
+) -> Explanation | RegionExplanation:
     """SHAP values of a run's model(s) on the faces of a feature table.
 
     Parameters
@@ -335,10 +457,20 @@ def explain_run(
         Recorded in ``info``.
     progress : callable, optional
         Receives one-line progress messages.
+    region_sums_only : bool, default=False
+        Keep only each face's values summed by region (a
+        :class:`RegionExplanation`): the faces are explained ``chunk_rows`` at a
+        time and each chunk's values reduced to regions at once, so memory holds
+        faces × regions × classes instead of faces × features × classes (an hour
+        of frames: 108,000 × 602 × 7 values would take 3.6 GB; its region sums,
+        108,000 × 10 × 7, 60 MB).
+    chunk_rows : int, optional
+        Faces explained at a time (default: all at once, or
+        :data:`REGION_CHUNK_ROWS` with ``region_sums_only``).
 
     Returns
     -------
-    Explanation
+    Explanation or RegionExplanation
     """
     from ..models import Run, feature_matrix
     from ..runs import versions
@@ -396,9 +528,13 @@ def explain_run(
 
     space = space_of(method, model_name)
     fill = 0.0 if space == "probability" else np.nan
-    values = np.full((len(rows), n_features, k), fill)
-    explained = np.full((len(rows), n_features), np.nan)
+    width = len(hierarchy.regions) if region_sums_only else n_features
+    values = np.full((len(rows), width, k), fill)
+    explained = None if region_sums_only else np.full((len(rows), n_features), np.nan)
     base = np.full((len(rows), k), fill)
+    if chunk_rows is not None and chunk_rows < 1:
+        raise GeofaceError(f"chunk_rows={chunk_rows} must be at least 1")
+    step = chunk_rows or (REGION_CHUNK_ROWS if region_sums_only else max(1, len(rows)))
     error = 0.0
     evaluations = 0
     timings = {}
@@ -417,24 +553,31 @@ def explain_run(
             if len(train_rows) == 0:  # faces new to the run: summarise the faces themselves
                 train_rows = rows
             bg = summarise_background(features_of(f, train_rows), background, seed=seed)
-        explained[at] = features_of(f, rows[at])
-        res = explain_estimator(
-            estimator,
-            explained[at],
-            explainer=method,
-            model_name=model_name,
-            hierarchy=hierarchy,
-            background=bg,
-            max_evals=max_evals,
-            seed=seed,
-            n_jobs=n_jobs,
-        )
-        values[np.ix_(at, np.arange(n_features), present)] = res.values
-        base[np.ix_(at, present)] = res.base_values
-        error = max(
-            error, float(np.abs(res.values.sum(axis=1) + res.base_values - res.output).max())
-        )
-        evaluations += res.evaluations
+        for a in range(0, len(at), step):
+            sub = at[a : a + step]
+            feats = features_of(f, rows[sub])
+            if explained is not None:
+                explained[sub] = feats
+            res = explain_estimator(
+                estimator,
+                feats,
+                explainer=method,
+                model_name=model_name,
+                hierarchy=hierarchy,
+                background=bg,
+                max_evals=max_evals,
+                seed=seed,
+                n_jobs=n_jobs,
+            )
+            block = hierarchy.to_regions(res.values) if region_sums_only else res.values
+            values[np.ix_(sub, np.arange(width), present)] = block
+            base[np.ix_(sub, present)] = res.base_values
+            error = max(
+                error, float(np.abs(res.values.sum(axis=1) + res.base_values - res.output).max())
+            )
+            evaluations += res.evaluations
+            if len(at) > step:
+                say(f"  {min(a + step, len(at))} of {len(at)} faces explained")
         name = "final" if f < 0 else f"fold_{f}"
         timings[name] = round(time.perf_counter() - t0, 3)
         say(f"{name}: {len(at)} faces explained in {timings[name]:.1f} s")
@@ -484,6 +627,22 @@ def explain_run(
     group = run.info.get("group", "subject")
     subjects = _column(frame, oof, group, ids)[rows]
     subjects = np.where(subjects == "", ids[rows], subjects)  # no subject: each face its own
+    if region_sums_only:
+        info["region_sums_only"] = {
+            "chunk_rows": step,
+            "note": "values summed by region per face; per-feature values not kept",
+        }
+        return RegionExplanation(
+            region_sums=values,
+            base_values=base,
+            ids=ids[rows],
+            subjects=subjects.astype(str),
+            labels=labels[rows],
+            folds=fold[rows],
+            classes=classes,
+            mesh=table.mesh,
+            info=info,
+        )
     return Explanation(
         values=values,
         base_values=base,

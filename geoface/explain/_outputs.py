@@ -12,6 +12,12 @@
   over each class's own faces (column ``over``);
 * ``triangles.csv``, ``edges.csv`` — :func:`geoface.explain.element_table`;
 * ``figures/`` — PDF and 300-dpi PNG of each figure.
+
+An explanation kept as region sums only (:class:`RegionExplanation`, ``geoface
+explain --region-sums-only``) writes ``region_values.npz`` instead of
+``shap_values.npz``, ``regions.csv`` and the region bars; the tables and
+figures that need each feature's values (triangles, edges, sides, maps,
+beeswarms, single faces, contrasts) are not made.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import pandas as pd
 
 from ..runs import staged_directory, write_json
 from ._bilateral import side_table
-from ._explain import Explanation
+from ._explain import Explanation, RegionExplanation
 from ._summary import element_table, region_table
 
 __all__ = ["FIGURES", "default_contrast", "write_explanation"]
@@ -198,7 +204,7 @@ def _map_grid(expl, *, over: str, signed: bool, ncols: int = 4):
 
 
 def write_explanation(
-    expl: Explanation,
+    expl: Explanation | RegionExplanation,
     out: str | os.PathLike,
     *,
     over: str = "all",
@@ -215,7 +221,7 @@ def write_explanation(
 
     Parameters
     ----------
-    expl : Explanation
+    expl : Explanation or RegionExplanation
     out : path-like
         Folder to create (refused when it exists, unless ``overwrite``).
     over : {"all", "class"}, default="all"
@@ -245,21 +251,28 @@ def write_explanation(
         [region_table(expl, over=o, n_boot=n_boot, seed=seed) for o in ("all", "class")],
         ignore_index=True,
     )
-    elements = element_table(expl, over=over)
+    sums_only = isinstance(expl, RegionExplanation)
+    if sums_only:  # what needs per-feature values is not made
+        figures = [f for f in (figures or ()) if f == "regions"]
+        contrasts, faces = [], []
+    elements = None if sums_only else element_table(expl, over=over)
     if contrasts is None:
         pair = default_contrast(expl, metrics)
         contrasts = [pair] if pair else []
     for a, b in contrasts:
         expl.class_index(a), expl.class_index(b)
-    faces = default_faces(expl) if faces is None else list(faces)
+    if faces is None:
+        faces = default_faces(expl)
+    faces = list(faces)
     with staged_directory(out, overwrite=overwrite) as tmp:
         expl.write(tmp)
         regions.to_csv(tmp / "regions.csv", index=False, float_format="%.6g")
-        sides = side_table(expl, n_boot=n_boot, seed=seed)
-        sides.to_csv(tmp / "region_sides.csv", index=False, float_format="%.6g")
-        for kind, name in (("triangle", "triangles.csv"), ("edge", "edges.csv")):
-            part = elements[elements["element"] == kind]
-            part.to_csv(tmp / name, index=False, float_format="%.6g")
+        if not sums_only:
+            sides = side_table(expl, n_boot=n_boot, seed=seed)
+            sides.to_csv(tmp / "region_sides.csv", index=False, float_format="%.6g")
+            for kind, name in (("triangle", "triangles.csv"), ("edge", "edges.csv")):
+                part = elements[elements["element"] == kind]
+                part.to_csv(tmp / name, index=False, float_format="%.6g")
         written = []
         if figures:
             (tmp / "figures").mkdir()
@@ -270,7 +283,9 @@ def write_explanation(
         info["figures"] = sorted(p.name for p in written)
         info["summaries"] = {
             "over": over,
-            "bilateral": "region_sides.csv: right, midline, left and bilateral importance per "
+            "bilateral": None
+            if sums_only
+            else "region_sides.csv: right, midline, left and bilateral importance per "
             "region and class, with an asymmetry index and its interval over subjects",
             "intervals": f"95% percentile, bootstrap over subjects ({n_boot} replicates)",
             "contrasts": [list(c) for c in contrasts],

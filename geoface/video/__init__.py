@@ -21,7 +21,13 @@ from ._extract import VideoExtraction, default_landmarks_out, extract_videos
 from ._face_geometry import BOX_CALIBRATION, box_from_landmarks, box_iou
 from ._identity import FaceEmbedder, face_embedder_available
 from ._merge import FrameChunk, TableWriter, TrackStitcher, video_chunks
-from ._overlay import OverlayWriter
+from ._overlay import (
+    FaceLabel,
+    OverlayWriter,
+    overlay_path,
+    prediction_labels,
+    write_prediction_overlay,
+)
 from ._probe import (
     VIDEO_SUFFIXES,
     VideoInfo,
@@ -53,6 +59,7 @@ __all__ = [
     "SMOOTH_METHODS",
     "VIDEO_SUFFIXES",
     "FaceEmbedder",
+    "FaceLabel",
     "FaceTracker",
     "FrameChunk",
     "MediaSources",
@@ -79,8 +86,10 @@ __all__ = [
     "holds_videos",
     "is_video_path",
     "landmarker_spec",
+    "overlay_path",
     "part_folder",
     "plan_segments",
+    "prediction_labels",
     "probe_video",
     "read_frames",
     "read_part_meta",
@@ -91,4 +100,5 @@ __all__ = [
     "smooth_tracks",
     "stitch_tracks",
     "video_chunks",
+    "write_prediction_overlay",
 ]
