@@ -54,7 +54,14 @@ from ._scoring import (
 )
 from ._scoring_figure import plot_cumulative_error
 from ._sfd import S3fdDetector
-from ._sources import ImageSources, find_images, input_kind
+from ._sources import (
+    ImageSources,
+    find_images,
+    ids_from_paths,
+    input_kind,
+    read_manifest_table,
+    walk_files,
+)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -93,6 +100,7 @@ __all__ = [
     "draw_overlay",
     "find_fan_weights",
     "find_images",
+    "ids_from_paths",
     "input_kind",
     "landmarks_from_frame",
     "landmarks_to_frame",
@@ -104,9 +112,11 @@ __all__ = [
     "read_landmark_csv",
     "read_landmark_input",
     "read_landmarks_npz",
+    "read_manifest_table",
     "read_pts",
     "resolve_device",
     "score_landmarks",
+    "walk_files",
     "write_landmark_csv",
     "write_landmark_scores",
     "write_landmarks_npz",

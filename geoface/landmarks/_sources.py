@@ -12,7 +12,14 @@ import pandas as pd
 from .._errors import GeofaceError
 from ._images import IMAGE_SUFFIXES
 
-__all__ = ["ImageSources", "find_images", "input_kind"]
+__all__ = [
+    "ImageSources",
+    "find_images",
+    "ids_from_paths",
+    "input_kind",
+    "read_manifest_table",
+    "walk_files",
+]
 
 _LANDMARK_COLUMN = re.compile(r"^[xy]_\d+$")
 
@@ -48,7 +55,7 @@ def _is_image(p: Path) -> bool:
     return p.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _walk(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+def walk_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     """Files under ``folder`` with one of ``suffixes``, skipping hidden files and folders."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -59,7 +66,7 @@ def _walk(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def _ids_from_paths(rel: list[str]) -> list[str]:
+def ids_from_paths(rel: list[str]) -> list[str]:
     """Relative path without extension; with extension where two files would clash, and
     ``~2``, ``~3``… where a manifest lists the same file again."""
     stems = [str(PurePosixPath(r).with_suffix("")) for r in rel]
@@ -97,8 +104,8 @@ def input_kind(path: str | os.PathLike, *, images_requested: bool = False) -> st
     if not p.exists():
         raise GeofaceError(f"input {p} does not exist")
     if p.is_dir():
-        has_images = bool(_walk(p, IMAGE_SUFFIXES))
-        has_pts = bool(_walk(p, (".pts",)))
+        has_images = bool(walk_files(p, IMAGE_SUFFIXES))
+        has_pts = bool(walk_files(p, (".pts",)))
         if has_images and (images_requested or not has_pts):
             return "folder"
         if has_pts:
@@ -120,7 +127,22 @@ def input_kind(path: str | os.PathLike, *, images_requested: bool = False) -> st
     return "landmarks"
 
 
-def _read_manifest(path: Path) -> ImageSources:
+def read_manifest_table(path: Path, what: str = "image") -> tuple[pd.DataFrame, list, Path]:
+    """Read a manifest CSV: its rows, the file each names, and the folder paths are relative to.
+
+    The ``path`` column is required (relative to the manifest, or absolute);
+    ``id`` is kept when given (unique, non-empty), else made from the paths as
+    for folders. Errors are one line and name ``what`` the rows list.
+
+    Returns
+    -------
+    frame : DataFrame
+        The manifest with ``id`` first and ``path`` stripped.
+    files : list of Path or None
+        The file of each row (None where ``path`` is empty).
+    root : Path
+        The manifest's folder.
+    """
     try:
         frame = pd.read_csv(path, dtype={"id": str, "path": str, "subject": str, "label": str})
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -128,9 +150,9 @@ def _read_manifest(path: Path) -> ImageSources:
         raise GeofaceError(f"cannot parse manifest {path} as CSV: {msg}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     if "path" not in frame.columns:
-        raise GeofaceError(f"manifest {path} has no 'path' column; list one image per row")
+        raise GeofaceError(f"manifest {path} has no 'path' column; list one {what} per row")
     if frame.empty:
-        raise GeofaceError(f"manifest {path} lists no images")
+        raise GeofaceError(f"manifest {path} lists no {what}s")
     root = path.parent
     raw = frame["path"].fillna("").astype(str).str.strip()
     files = [(root / r) if r else None for r in raw]
@@ -139,12 +161,17 @@ def _read_manifest(path: Path) -> ImageSources:
         ids = frame["id"].fillna("").astype(str).str.strip()
         dup = ids[ids.duplicated()].unique()
         if (ids == "").any() or len(dup):
-            what = f"repeats {list(dup[:3])}" if len(dup) else "has empty values"
-            raise GeofaceError(f"manifest {path}: the id column {what}; ids must be unique")
+            what_ids = f"repeats {list(dup[:3])}" if len(dup) else "has empty values"
+            raise GeofaceError(f"manifest {path}: the id column {what_ids}; ids must be unique")
     else:
         rel = [r.replace("\\", "/") if r else f"row_{i}" for i, r in enumerate(raw)]
-        frame.insert(0, "id", _ids_from_paths(rel))
-    return ImageSources(meta=frame.reset_index(drop=True), files=files, root=root, kind="manifest")
+        frame.insert(0, "id", ids_from_paths(rel))
+    return frame.reset_index(drop=True), files, root
+
+
+def _read_manifest(path: Path) -> ImageSources:
+    frame, files, root = read_manifest_table(path, "image")
+    return ImageSources(meta=frame, files=files, root=root, kind="manifest")
 
 
 def find_images(path: str | os.PathLike) -> ImageSources:
@@ -170,11 +197,11 @@ def find_images(path: str | os.PathLike) -> ImageSources:
     if not p.exists():
         raise GeofaceError(f"input {p} does not exist")
     if p.is_dir():
-        files = _walk(p, IMAGE_SUFFIXES)
+        files = walk_files(p, IMAGE_SUFFIXES)
         if not files:
             raise GeofaceError(f"folder {p} holds no images ({', '.join(IMAGE_SUFFIXES[:5])}, …)")
         rel = [f.relative_to(p).as_posix() for f in files]
-        meta = pd.DataFrame({"id": _ids_from_paths(rel), "path": rel})
+        meta = pd.DataFrame({"id": ids_from_paths(rel), "path": rel})
         parts = [PurePosixPath(r).parts for r in rel]
         if all(len(pt) > 1 for pt in parts):
             meta["label"] = [pt[0] for pt in parts]

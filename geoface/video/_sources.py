@@ -74,29 +74,6 @@ class MediaSources:
         return int(sum(self.is_video))
 
 
-def _walk(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in suffixes:
-                found.append(Path(dirpath) / name)
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
-
-
-def _ids_from_paths(rel: list[str]) -> list[str]:
-    """Relative path without extension (with it where two files would clash; ``~2`` repeats)."""
-    stems = [str(PurePosixPath(r).with_suffix("")) for r in rel]
-    distinct = pd.DataFrame({"stem": stems, "rel": rel}).groupby("stem")["rel"].nunique()
-    ids = [r if distinct[s] > 1 else s for r, s in zip(rel, stems, strict=True)]
-    seen: dict[str, int] = {}
-    out = []
-    for i in ids:
-        seen[i] = seen.get(i, 0) + 1
-        out.append(i if seen[i] == 1 else f"{i}~{seen[i]}")
-    return out
-
-
 def holds_videos(path: str | os.PathLike) -> bool:
     """Whether an ``extract`` input is (or lists, or holds) at least one video.
 
@@ -108,7 +85,9 @@ def holds_videos(path: str | os.PathLike) -> bool:
     if not p.exists():
         return False
     if p.is_dir():
-        return bool(_walk(p, _video_suffixes()))
+        from ..landmarks import walk_files
+
+        return bool(walk_files(p, _video_suffixes()))
     if _is_video(p):
         return True
     if p.suffix.lower() == ".csv":
@@ -147,11 +126,13 @@ def find_media(path: str | os.PathLike) -> MediaSources:
     if not p.exists():
         raise GeofaceError(f"input {p} does not exist")
     if p.is_dir():
-        files = _walk(p, _video_suffixes() + _image_suffixes())
+        from ..landmarks import ids_from_paths, walk_files
+
+        files = walk_files(p, _video_suffixes() + _image_suffixes())
         if not files:
             raise GeofaceError(f"folder {p} holds no videos or images")
         rel = [f.relative_to(p).as_posix() for f in files]
-        meta = pd.DataFrame({"id": _ids_from_paths(rel), "path": rel})
+        meta = pd.DataFrame({"id": ids_from_paths(rel), "path": rel})
         parts = [PurePosixPath(r).parts for r in rel]
         if all(len(pt) > 1 for pt in parts):
             meta["label"] = [pt[0] for pt in parts]
@@ -168,33 +149,14 @@ def find_media(path: str | os.PathLike) -> MediaSources:
 
 
 def _read_manifest(path: Path) -> MediaSources:
-    try:
-        frame = pd.read_csv(path, dtype={"id": str, "path": str, "subject": str, "label": str})
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        msg = str(exc).splitlines()[0]
-        raise GeofaceError(f"cannot parse manifest {path} as CSV: {msg}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if "path" not in frame.columns:
-        raise GeofaceError(f"manifest {path} has no 'path' column; list one video per row")
-    if frame.empty:
-        raise GeofaceError(f"manifest {path} lists no videos")
+    from ..landmarks import read_manifest_table
+
+    frame, files, root = read_manifest_table(path, "video")
     reserved = {"video", "frame", "time_s", "track_id"} & set(frame.columns)
     if reserved:
         raise GeofaceError(
             f"manifest {path} has column(s) {sorted(reserved)} that frame tables write; rename them"
         )
-    root = path.parent
-    raw = frame["path"].fillna("").astype(str).str.strip()
-    files = [(root / r) if r else None for r in raw]
-    frame["path"] = raw
-    if "id" in frame.columns:
-        ids = frame["id"].fillna("").astype(str).str.strip()
-        dup = ids[ids.duplicated()].unique()
-        if (ids == "").any() or len(dup):
-            what = f"repeats {list(dup[:3])}" if len(dup) else "has empty values"
-            raise GeofaceError(f"manifest {path}: the id column {what}; ids must be unique")
-    else:
-        rel = [r.replace("\\", "/") if r else f"row_{i}" for i, r in enumerate(raw)]
-        frame.insert(0, "id", _ids_from_paths(rel))
+    raw = frame["path"]
     is_video = [_is_video(r) for r in raw]
-    return MediaSources(frame.reset_index(drop=True), files, is_video, root, "manifest")
+    return MediaSources(frame, files, is_video, root, "manifest")
