@@ -462,6 +462,7 @@ def test_no_cache_leaves_no_parts_and_an_empty_range_is_one_row(sim_video, tmp_p
         (["--relative", "first"], "--relative first"),
         (["--smooth", "savgol", "--smooth-beta", "2"], "no parameter"),
         (["--mesh", "fit"], "--mesh fit"),
+        (["--coords", "aligned"], "--coords aligned"),
     ],
 )
 def test_video_option_mistakes_are_one_line_errors(sim_video, tmp_path, capsys, extra, message):

@@ -137,6 +137,31 @@ def add_denoise_arguments(g) -> None:
     )
 
 
+def detection_options(args) -> dict:
+    """The options images and videos share: mesh, landmarker, cache and size limits."""
+    return {
+        "mesh": args.mesh,
+        "reference": args.reference,
+        "iod": args.iod,
+        "neutral_label": args.neutral_label,
+        "landmarker": args.landmarker,
+        "detector": args.detector,
+        "faces": args.faces,
+        "device": args.device,
+        "weights_dir": args.weights_dir,
+        "batch_size": args.batch_size,
+        "landmarks_out": args.landmarks_out,
+        "cache": args.cache,
+        "use_cache": not args.no_cache,
+        "max_side": args.max_side,
+        "detect_side": args.detect_side,
+        "min_size": args.min_size,
+        "max_pixels": args.max_pixels,
+        "mirror_average": args.mirror_average,
+        "upsample": args.upsample,
+    }
+
+
 def run_images(args, kind: str) -> int:
     from ..extraction import default_landmarks_out, extract_images
     from ._extract import relative_options, report
@@ -151,27 +176,9 @@ def run_images(args, kind: str) -> int:
         args.input,
         args.out,
         kind=kind,
-        mesh=args.mesh,
-        reference=args.reference,
-        iod=args.iod,
-        neutral_label=args.neutral_label,
-        landmarker=args.landmarker,
-        detector=args.detector,
-        faces=args.faces,
-        device=args.device,
-        weights_dir=args.weights_dir,
-        batch_size=args.batch_size,
         landmarks_file=args.landmarks_file,
-        landmarks_out=args.landmarks_out,
         overlays=args.overlays,
-        cache=args.cache,
-        use_cache=not args.no_cache,
-        max_side=args.max_side,
-        detect_side=args.detect_side,
-        min_size=args.min_size,
-        max_pixels=args.max_pixels,
-        mirror_average=args.mirror_average,
-        upsample=args.upsample,
+        **detection_options(args),
         **relative_options(args),
         workers=args.workers,
         progress=not args.quiet,
@@ -420,6 +427,11 @@ def run_videos(args) -> int:
             "--relative first needs the frames in order before the table is written; for "
             "video use --relative mean (each person's mean face) or --relative marked"
         )
+    if getattr(args, "coords", "none") != "none":
+        raise GeofaceError(
+            f"--coords {args.coords} is not available for videos yet; frame tables hold the "
+            "mesh features (leave --coords out)"
+        )
     params = smooth_params(args)
     if params and args.smooth == "none":
         raise GeofaceError(
@@ -436,26 +448,8 @@ def run_videos(args) -> int:
     result = threads_runner(args, extract_videos)(
         args.input,
         args.out,
-        mesh=args.mesh,
-        reference=args.reference,
-        iod=args.iod,
-        neutral_label=args.neutral_label,
-        landmarker=args.landmarker,
-        detector=args.detector,
-        faces=args.faces,
-        device=args.device,
-        weights_dir=args.weights_dir,
-        batch_size=args.batch_size,
-        landmarks_out=args.landmarks_out,
         overlay_video=args.overlay_video,
-        cache=args.cache,
-        use_cache=not args.no_cache,
-        max_side=args.max_side,
-        detect_side=args.detect_side,
-        min_size=args.min_size,
-        max_pixels=args.max_pixels,
-        mirror_average=args.mirror_average,
-        upsample=args.upsample,
+        **detection_options(args),
         relative=args.relative,
         relative_by=args.relative_by,
         relative_mark=args.relative_mark,
