@@ -4,7 +4,13 @@ from ._coords import COORD_CHOICES, aligned_coordinates, coord_mirror, coord_nam
 from ._geometry import QC_STATUSES, GeometryResult, compute_geometry, edge_lengths
 from ._names import coords_of, feature_map, feature_mirror, feature_names
 from ._rebase import REBASE_COLUMNS, rebase_frames
-from ._reference import QUIET_FRACTION, QUIET_MIN_FRAMES, RELATIVE_RULES, quiet_reference_mask
+from ._reference import (
+    QUIET_FRACTION,
+    QUIET_MIN_FRAMES,
+    RELATIVE_RULES,
+    marked_rows,
+    quiet_reference_mask,
+)
 from ._table import USABLE_STATUSES, FeatureTable, extract_table, sidecar_paths
 from ._transformer import FeatureResult, MeshFeatures
 
@@ -30,6 +36,7 @@ __all__ = [
     "feature_map",
     "feature_mirror",
     "feature_names",
+    "marked_rows",
     "quiet_reference_mask",
     "rebase_frames",
     "sidecar_paths",

@@ -60,6 +60,7 @@ __all__ = [
     "RELATIVE_RULES",
     "RelativeResult",
     "group_centre",
+    "marked_rows",
     "pick_quiet",
     "quiet_reference_mask",
     "quiet_scores",
@@ -100,7 +101,8 @@ class RelativeResult:
     is_reference: np.ndarray
 
 
-def _truthy(values: pd.Series) -> np.ndarray:
+def marked_rows(values: pd.Series) -> np.ndarray:
+    """Rows a mark column marks: True, non-zero numbers, or 1/true/yes/y/t (any case)."""
     if pd.api.types.is_bool_dtype(values):
         return values.fillna(False).to_numpy(dtype=bool)
     if pd.api.types.is_numeric_dtype(values):
@@ -177,7 +179,7 @@ def reference_mask(
     if rule == "marked":
         if mark is None:
             raise GeofaceError("rule='marked' needs mark=COLUMN, the column marking the baseline")
-        return _truthy(frame[mark]) & usable
+        return marked_rows(frame[mark]) & usable
     keys = frame[group].astype(str).to_numpy()
     pos = np.arange(n)
     sort_key = pd.DataFrame({"g": keys, "pos": pos, "ok": usable})

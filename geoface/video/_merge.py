@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._convention import N_LANDMARKS
+from .._convention import LANDMARK_COLUMNS, N_LANDMARKS
 
 __all__ = ["FrameChunk", "RelativeReference", "TableWriter", "TrackStitcher", "video_chunks"]
 
-_XY = [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
+_XY = list(LANDMARK_COLUMNS)
 
 #: QC columns of video rows carried from the parts (``how`` becomes ``qc_how``).
 VIDEO_QC_COLUMNS: tuple[str, ...] = (
@@ -308,16 +308,6 @@ def failed_video_chunk(video_id: str, base: dict[str, Any], status: str, note: s
 
 
 # ------------------------------------------------------------- relative features
-def _truthy(values: pd.Series) -> np.ndarray:
-    """Marks of baseline rows: True, non-zero numbers, or 1/true/yes/y/t (any case)."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.fillna(False).to_numpy(dtype=bool)
-    if pd.api.types.is_numeric_dtype(values):
-        return values.fillna(0).to_numpy(dtype=float) != 0
-    text = values.astype(str).str.strip().str.lower()
-    return text.isin(("1", "true", "yes", "y", "t")).to_numpy()
-
-
 class RelativeReference:
     """Person-specific features over a table written in chunks: two passes, memory flat.
 
@@ -340,11 +330,12 @@ class RelativeReference:
         self.n_fallback = 0
 
     def _masks(self, frame: pd.DataFrame):
+        from ..features import marked_rows
         from ..statuses import USABLE_STATUSES
 
         X = frame[self.names].to_numpy(dtype=float)
         usable = frame["qc_status"].isin(USABLE_STATUSES).to_numpy() & np.isfinite(X).all(1)
-        ref = usable & (_truthy(frame[self.mark]) if self.rule == "marked" else True)
+        ref = usable & (marked_rows(frame[self.mark]) if self.rule == "marked" else True)
         groups = frame[self.by]
         missing = groups.isna().to_numpy()
         return X, usable, ref & ~missing, groups.astype(str).to_numpy(), missing

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .._convention import N_LANDMARKS
+from .._convention import LANDMARK_COLUMNS, N_LANDMARKS
 
 __all__ = [
     "PART_COLUMNS",
@@ -62,7 +62,7 @@ PART_COLUMNS: tuple[str, ...] = (
     "qc_det_score",
     "how",
 )
-_XY = [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
+_XY = list(LANDMARK_COLUMNS)
 
 _CACHE: dict[str, Any] = {}
 _CACHE_LOCK = threading.Lock()
