@@ -264,24 +264,11 @@ def threads_runner(args, extract):
 
 def cluster_runner(args, extract):
     """``extract`` itself, on the cluster with ``--cluster``, under ``--threads`` when given."""
-    import functools
-
-    from .._threads import thread_budget
-
     if getattr(args, "cluster", None) is not None:
         from ..cluster import extract_images_on_cluster
 
         extract = extract_images_on_cluster
-    threads = getattr(args, "threads", None)
-    if threads is None:
-        return extract
-
-    @functools.wraps(extract)
-    def run(*a, **kw):
-        with thread_budget(threads):
-            return extract(*a, **kw)
-
-    return run
+    return threads_runner(args, extract)
 
 
 # --------------------------------------------------------------------------- video

@@ -226,10 +226,7 @@ class RegionExplanation:
     space = Explanation.space
     class_index = Explanation.class_index
     predicted = Explanation.predicted
-
-    @cached_property
-    def hierarchy(self) -> FeatureHierarchy:
-        return FeatureHierarchy(self.mesh, extra=self.info.get("extra_regions"))
+    hierarchy = Explanation.hierarchy
 
     @property
     def output(self) -> np.ndarray:
