@@ -13,7 +13,8 @@ that arbitrary choice:
   regions still add up to its output; midline features keep their values.
   Drawn with the usual mesh figures it is the bilateral map.
 * :func:`side_table` — per class and region, the mean absolute attribution of
-  the right side, the left side and the midline, their bilateral total, and
+  the right side, the left side and the midline (each feature on the side the
+  feature map gives it: a coordinate column on its point's side), their bilateral total, and
   an asymmetry index ``(right - left) / (right + left)``, with its 95 %
   interval over subjects: an asymmetry whose interval covers 0 is one the
   figures must not claim.
@@ -37,7 +38,9 @@ def bilateral_values(values: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     values : ndarray of shape (n_faces, n_features) or (n_faces, n_features, n_classes)
         SHAP values (e.g. :attr:`Explanation.values`).
     mirror : ndarray of int, shape (n_features,)
-        The feature mirror permutation (:func:`geoface.features.feature_mirror`).
+        The feature mirror permutation (:func:`geoface.features.feature_mirror`,
+        with ``coords="aligned"`` for a table with the aligned coordinates;
+        ``expl.hierarchy.mirror`` for any explanation).
 
     Returns
     -------

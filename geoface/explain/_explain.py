@@ -76,10 +76,14 @@ class Explanation:
     folds : ndarray of int, shape (n_faces,)
         The fold whose model explained each face (-1: the final model).
     feature_names : list of str
+        Mesh features, then the aligned landmark coordinates of a table
+        extracted with ``--coords aligned``, then an early-fusion run's
+        embedding components; :attr:`hierarchy` places each by the feature map.
     classes : list of str
     mesh : Mesh
     info : dict
-        Explainer, space, model, mode, counts, cost and timings (``explain.json``).
+        Explainer, space, model, mode, counts, cost and timings, and the
+        feature kinds explained (``feature_kinds``) (``explain.json``).
     """
 
     values: np.ndarray
@@ -104,7 +108,13 @@ class Explanation:
 
     @cached_property
     def hierarchy(self) -> FeatureHierarchy:
-        return FeatureHierarchy(self.mesh, extra=self.info.get("extra_regions"))
+        """Features → elements (triangles, edges, points) → regions, from the feature names."""
+        extra = self.info.get("extra_regions") or {}
+        names = self.feature_names
+        if names is not None:
+            pseudo = {str(n) for v in extra.values() for n in v}
+            names = [str(n) for n in names if str(n) not in pseudo]
+        return FeatureHierarchy(self.mesh, extra=extra, features=names)
 
     @property
     def output(self) -> np.ndarray:
@@ -210,6 +220,9 @@ class RegionExplanation:
     classes : list of str
     mesh : Mesh
     info : dict
+    feature_names : list of str, optional
+        The explained columns (what the regions were summed from, for
+        :attr:`hierarchy`); None: the mesh's features only.
     """
 
     region_sums: np.ndarray
@@ -221,6 +234,7 @@ class RegionExplanation:
     classes: list
     mesh: Mesh
     info: dict = field(default_factory=dict)
+    feature_names: list | None = None
 
     n_faces = Explanation.n_faces
     space = Explanation.space
@@ -253,6 +267,11 @@ class RegionExplanation:
             folds=self.folds.astype(int),
             regions=np.asarray(self.hierarchy.regions, dtype=str),
             classes=np.asarray(self.classes, dtype=str),
+            **(
+                {"feature_names": np.asarray(self.feature_names, dtype=str)}
+                if self.feature_names is not None
+                else {}
+            ),
         )
         write_json(folder / "explain.json", {**self.info, "mesh": self.mesh.to_dict()})
         return [folder / REGION_VALUES_FILE, folder / "explain.json"]
@@ -280,6 +299,7 @@ class RegionExplanation:
                 classes=z["classes"].tolist(),
                 mesh=mesh,
                 info=info,
+                feature_names=z["feature_names"].tolist() if "feature_names" in z else None,
             )
             if z["regions"].tolist() != list(out.hierarchy.regions):
                 raise GeofaceError(f"{npz} names other regions than its mesh gives")
@@ -405,6 +425,26 @@ def _cap_rows(status: np.ndarray, cap: int | None, seed: int, say, method: str) 
     )
 
 
+def _feature_kinds(hierarchy: FeatureHierarchy) -> dict:
+    """What was explained: counts of mesh features, aligned coordinates and embedding columns."""
+    kinds = hierarchy.feature_kinds
+    groups = {
+        "mesh": sum(kinds.get(k, 0) for k in ("area", "angle", "strain")),
+        "coords": kinds.get("coord", 0),
+        "embedding": kinds.get("embedding", 0),
+    }
+    words = {
+        "mesh": "mesh features (triangles and edges)",
+        "coords": "aligned landmark coordinates (each in its point's region and side)",
+        "embedding": "CNN embedding components (pseudo-region)",
+    }
+    return {
+        **{k: n for k, n in groups.items() if n},
+        "by_kind": kinds,
+        "summary": " + ".join(f"{n} {words[k]}" for k, n in groups.items() if n),
+    }
+
+
 def explain_run(
     run,
     table=None,
@@ -490,12 +530,6 @@ def explain_run(
         )
     table, table_path = run_table(run, table, table_path)
     run.check_table(table)
-    if any(str(n).startswith("pt_") for n in table.feature_names):
-        raise GeofaceError(
-            "this run was fitted with the aligned landmark coordinates (extract --coords "
-            "aligned), which explain does not map to regions yet; explain a run fitted on a "
-            "table extracted without --coords"
-        )
 
     frame = table.frame.reset_index(drop=True)
     X = feature_matrix(table)
@@ -515,7 +549,8 @@ def explain_run(
     classes = run.classes
     k = len(classes)
     extra = {embedding.region: embedding.names} if embedding is not None else None
-    hierarchy = FeatureHierarchy(table.mesh, extra=extra)
+    # mesh features and aligned coordinates are placed by the feature map (one line if not)
+    hierarchy = FeatureHierarchy(table.mesh, extra=extra, features=table.feature_names)
     n_features = hierarchy.n_features
 
     def features_of(f: int, at_rows: np.ndarray) -> np.ndarray:
@@ -592,6 +627,7 @@ def explain_run(
         "classes": classes,
         "n_faces": len(rows),
         "n_features": n_features,
+        "feature_kinds": _feature_kinds(hierarchy),
         "extra_regions": extra,
         "skipped": {str(s): int(n) for s, n in counts.items() if s != "ok"},
         "additivity_max_error": error,
@@ -619,6 +655,7 @@ def explain_run(
         "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 3)},
         "versions": versions("shap", "xgboost"),
     }
+    feature_names = [*table.feature_names, *(embedding.names if embedding else [])]
     target = run.info.get("target", "label")
     labels = _column(frame, oof.rename(columns={"y_true": target}), target, ids)
     group = run.info.get("group", "subject")
@@ -639,6 +676,7 @@ def explain_run(
             classes=classes,
             mesh=table.mesh,
             info=info,
+            feature_names=feature_names,
         )
     return Explanation(
         values=values,
@@ -648,7 +686,7 @@ def explain_run(
         subjects=subjects.astype(str),
         labels=labels[rows],
         folds=fold[rows],
-        feature_names=[*table.feature_names, *(embedding.names if embedding else [])],
+        feature_names=feature_names,
         classes=classes,
         mesh=table.mesh,
         info=info,

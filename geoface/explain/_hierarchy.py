@@ -1,8 +1,11 @@
 """The feature → element → region hierarchy that SHAP values are summed along.
 
 Every feature belongs to one mesh *element* — a triangle (its area and its
-three angles) or an edge (its strain) — and every element to one facial
-*region* (see :mod:`geoface.mesh._regions`). SHAP values are additive, so the
+three angles), an edge (its strain) or, for the aligned landmark coordinates
+(``extract --coords aligned``), a landmark *point* (its ``lateral`` and
+``vertical`` coordinates) — and every element to one facial *region* and side
+(see :mod:`geoface.mesh._regions`), exactly as the table's feature map
+(:func:`geoface.features.feature_map`) places it. SHAP values are additive, so the
 attribution of an element or a region is the **sum of the signed values of
 its features**: nothing is lost, and for every face and class the region
 totals add up to exactly the same number as the feature values (the model's
@@ -10,11 +13,12 @@ output minus the base value).
 
 The same hierarchy, made binary, is the coalition structure the model-agnostic
 *partition* explainer uses (:meth:`FeatureHierarchy.linkage`): features of a
-triangle are grouped first, then the elements of a region (right side, then
-midline, then left), then regions along :data:`REGION_TREE`, which follows
-the Facial Action Coding System's split of the face into an upper face
-(brows, glabella, eyes) and a lower face (nose, cheeks, mouth, jaw). Region
-values from that explainer are therefore Owen values for this hierarchy.
+triangle (or the two coordinates of a point) are grouped first, then the
+elements of a region (right side, then midline, then left), then regions
+along :data:`REGION_TREE`, which follows the Facial Action Coding System's
+split of the face into an upper face (brows, glabella, eyes) and a lower face
+(nose, cheeks, mouth, jaw). Region values from that explainer are therefore
+Owen values for this hierarchy.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..mesh import REGIONS, SIDES, Mesh
+from .._errors import GeofaceError
+from ..mesh import REGIONS, SIDES, Mesh, region_of, side_of
 
 __all__ = ["REGION_TREE", "FeatureHierarchy"]
 
@@ -73,27 +78,43 @@ class FeatureHierarchy:
     ----------
     mesh : Mesh
     extra : mapping of str to sequence of str, optional
-        Pseudo-regions for columns beyond the mesh's features, in the order
-        the model reads them after the mesh's features: name → feature names
+        Pseudo-regions for columns beyond the face's features, in the order
+        the model reads them after the face's features: name → feature names
         (e.g. ``{"cnn": ["cnn_pc_01", …]}``).
+    features : sequence of str, optional
+        The face's feature columns the model reads, in its order (a table's
+        ``feature_names``): mesh features and, with ``extract --coords
+        aligned``, the aligned landmark coordinates (``pt_36_lateral``).
+        Each is placed by the feature map; a column the map cannot place is
+        refused with a one-line :class:`~geoface.GeofaceError`. By default
+        all the mesh's features, without coordinates.
 
     Attributes
     ----------
     feature_map : DataFrame
-        :func:`geoface.features.feature_map` of the mesh (one row per feature),
-        then one row per extra feature (``element`` ``"embedding"``).
+        The rows of :func:`geoface.features.feature_map` of the features, in
+        their order (kind ``coord``, element ``point`` for a coordinate), then
+        one row per extra feature (``element`` ``"embedding"``).
     regions : list of str
         The regions that hold features, in :data:`geoface.mesh.REGIONS` order,
         then the pseudo-regions.
     elements : DataFrame
-        One row per element, triangles first, then edges, then one per
-        pseudo-region: ``element`` (``triangle``/``edge``/``embedding``),
-        ``element_index``, ``key`` (``tri_041``, ``edge_087``, ``cnn``),
-        ``region``, ``side``, ``vertices``, ``n_features`` and ``label``
-        (``"mouth · tri 41"``).
+        One row per element, triangles first, then edges, then — when a
+        coordinate is among the features — the 68 landmark points, then one
+        per pseudo-region: ``element`` (``triangle``/``edge``/``point``/
+        ``embedding``), ``element_index`` (a point's is its landmark index),
+        ``key`` (``tri_041``, ``edge_087``, ``pt_36``, ``cnn``), ``region``,
+        ``side``, ``vertices``, ``n_features`` and ``label``
+        (``"mouth · tri 41"``, ``"eyes · point 36"``).
     """
 
-    def __init__(self, mesh: Mesh, extra: Mapping[str, Sequence[str]] | None = None):
+    def __init__(
+        self,
+        mesh: Mesh,
+        extra: Mapping[str, Sequence[str]] | None = None,
+        *,
+        features: Sequence[str] | None = None,
+    ):
         from ..features import feature_map
 
         self.mesh = mesh
@@ -116,12 +137,42 @@ class FeatureHierarchy:
             for j, (region, names) in enumerate(self.extra.items())
             for name in names
         ]
-        fmap = feature_map(mesh)
+        fmap = _place(mesh, features, feature_map)
         self.feature_map = pd.concat([fmap, pd.DataFrame(rows, columns=fmap.columns)])
         self.feature_map = self.feature_map.reset_index(drop=True)
         present = set(self.feature_map["region"])
         self.regions = [r for r in REGIONS if r in present]
         self.regions += [r for r in self.extra if r in present]
+
+    @cached_property
+    def n_points(self) -> int:
+        """Point elements: the mesh's landmarks when a coordinate is a feature, else 0."""
+        has = (self.feature_map["element"] == "point").any()
+        return len(self.mesh.template) if has else 0
+
+    @cached_property
+    def mirror(self) -> np.ndarray:
+        """The mirror permutation of the features: shape (n_features,).
+
+        :func:`geoface.features.feature_mirror` (a coordinate's partner is the
+        same coordinate of the mirror point, :func:`geoface.features.coord_mirror`)
+        restricted to these features; a feature whose partner is not among
+        them, and every pseudo-region column, maps to itself.
+        """
+        from ..features import coords_of, feature_map, feature_mirror
+
+        names = self.feature_map["feature"].astype(str).tolist()
+        coords = coords_of(names)
+        full = feature_map(self.mesh, coords)["feature"].astype(str).to_numpy()
+        partner = dict(zip(full, full[feature_mirror(self.mesh, coords)], strict=True))
+        where = {n: j for j, n in enumerate(names)}
+        return np.array([where.get(partner.get(n, n), j) for j, n in enumerate(names)])
+
+    @cached_property
+    def feature_kinds(self) -> dict[str, int]:
+        """Number of features of each kind (``area``, ``angle``, ``strain``, ``coord``, …)."""
+        counts = self.feature_map["kind"].value_counts(sort=False)
+        return {str(k): int(n) for k, n in counts.items()}
 
     @property
     def n_features(self) -> int:
@@ -131,10 +182,9 @@ class FeatureHierarchy:
     def element_of_feature(self) -> np.ndarray:
         """Row of :attr:`elements` each feature belongs to: shape (n_features,)."""
         fmap = self.feature_map
-        offset = fmap["element"].map(
-            {"triangle": 0, "edge": self.mesh.n_triangles},
-        )
-        offset = offset.fillna(self.mesh.n_triangles + self.mesh.n_edges)  # pseudo-regions
+        t, e = self.mesh.n_triangles, self.mesh.n_edges
+        offset = fmap["element"].map({"triangle": 0, "edge": t, "point": t + e})
+        offset = offset.fillna(t + e + self.n_points)  # pseudo-regions
         return (offset + fmap["element_index"]).to_numpy().astype(np.int64)
 
     @cached_property
@@ -145,7 +195,7 @@ class FeatureHierarchy:
     @cached_property
     def elements(self) -> pd.DataFrame:
         mesh = self.mesh
-        n_elements = mesh.n_triangles + mesh.n_edges + len(self.extra)
+        n_elements = mesh.n_triangles + mesh.n_edges + self.n_points + len(self.extra)
         counts = np.bincount(self.element_of_feature, minlength=n_elements)
         rows = []
         for kind, simplices, regions, sides, short in (
@@ -164,6 +214,19 @@ class FeatureHierarchy:
                         "label": f"{regions[k]} · {short} {k}",
                     }
                 )
+        for i in range(self.n_points):
+            region = region_of([i])
+            rows.append(
+                {
+                    "element": "point",
+                    "element_index": i,
+                    "key": f"pt_{i:02d}",
+                    "region": region,
+                    "side": side_of([i], mesh.template),
+                    "vertices": str(i),
+                    "label": f"{region} · point {i}",
+                }
+            )
         for j, region in enumerate(self.extra):
             rows.append(
                 {
@@ -210,7 +273,7 @@ class FeatureHierarchy:
         Returns
         -------
         ndarray of shape (..., n_elements, n_outputs)
-            Rows in :attr:`elements` order (triangles, then edges).
+            Rows in :attr:`elements` order (triangles, edges, points, pseudo-regions).
         """
         return self._sum(values, self.element_of_feature, len(self.elements))
 
@@ -233,8 +296,8 @@ class FeatureHierarchy:
         """The hierarchy as a binary SciPy-style linkage matrix over the features.
 
         Leaves are the features (in feature order). A triangle's four features
-        merge first (height 1), then each region's elements by side — right,
-        midline, left — (heights 2 and 3), then the regions along
+        (and a point's two coordinates) merge first (height 1), then each
+        region's elements by side — right, midline, left — (heights 2 and 3), then the regions along
         :data:`REGION_TREE` (heights 4 and up). Used as the clustering of
         SHAP's partition masker, so that the explainer's coalitions are
         triangles, regions and halves of the face.
@@ -281,3 +344,24 @@ class FeatureHierarchy:
         if len(rest) > 1:
             builder.merge(rest, 4.0 + height)
         return builder.array()
+
+
+def _place(mesh: Mesh, features: Sequence[str] | None, feature_map) -> pd.DataFrame:
+    """The feature-map rows of ``features``, in their order; one line for unplaceable columns."""
+    from ..features import coords_of
+
+    if features is None:
+        return feature_map(mesh)
+    features = [str(f) for f in features]
+    full = feature_map(mesh, coords_of(features))
+    pos = pd.Index(full["feature"]).get_indexer(features)
+    unplaced = [f for f, p in zip(features, pos, strict=True) if p < 0]
+    if unplaced:
+        more = f" and {len(unplaced) - 3} more" if len(unplaced) > 3 else ""
+        raise GeofaceError(
+            f"feature column(s) {unplaced[:3]}{more} are not in the feature map of mesh "
+            f"{mesh.hash} (mesh features tri_NNN_…/edge_NNN_strain and aligned coordinates "
+            "pt_NN_lateral/pt_NN_vertical), so explain cannot place them in a region; "
+            "re-extract the table with geoface extract"
+        )
+    return full.iloc[pos].reset_index(drop=True)

@@ -11,7 +11,14 @@
 * ``regions.csv`` — :func:`geoface.explain.region_table` over all faces and
   over each class's own faces (column ``over``);
 * ``triangles.csv``, ``edges.csv`` — :func:`geoface.explain.element_table`;
-* ``figures/`` — PDF and 300-dpi PNG of each figure.
+  with the aligned landmark coordinates (``extract --coords aligned``) also
+  ``points.csv``, one row per landmark point and class (its coordinates' total);
+* ``figures/`` — PDF and 300-dpi PNG of each figure; on the maps a landmark
+  point with coordinate features is a dot filled on the triangles' scale.
+
+``explain.json``'s ``feature_kinds`` says which kinds of feature were explained
+(mesh features, aligned coordinates, CNN embedding components) and how many;
+coordinates count towards their point's region and side in every table.
 
 An explanation kept as region sums only (:class:`RegionExplanation`, ``geoface
 explain --region-sums-only``) writes ``region_values.npz`` instead of
@@ -138,11 +145,13 @@ def _draw(expl, folder, over, faces, contrasts, face_source, regions, which) -> 
 
 def _map_scales(expl, over: str, signed: bool) -> tuple[float, float]:
     """Colour-scale top and widest-edge value shared by every class's map."""
-    from ._shap_mesh import element_summary
+    from ._shap_mesh import element_statistics
 
     tri_top, edge_top = 0.0, 0.0
     for c in expl.classes:
-        tri, edge, _ = element_summary(expl, c, signed=signed, over=over)
+        tri, edge, points, _ = element_statistics(expl, c, signed=signed, over=over)
+        if points is not None:  # the dots share the triangles' colour scale
+            tri = np.concatenate([tri, points[np.isfinite(points)]])
         tri_top = max(tri_top, float(np.abs(tri).max(initial=0)))
         edge_top = max(edge_top, float(np.abs(edge).max(initial=0)))
     return tri_top or 1.0, edge_top or 1.0
@@ -188,16 +197,20 @@ def _map_grid(expl, *, over: str, signed: bool, ncols: int = 4):
             ax.get_legend().remove()
     sm = plt.cm.ScalarMappable(norm=shap_norm(vmax, signed=signed), cmap=shap_cmap(signed))
     cbar = fig.colorbar(sm, ax=axes.ravel().tolist(), shrink=0.6, aspect=30)
-    cbar.set_label(
-        f"{what} per triangle (total of area + 3 angles), {expl.space} space, square-root scale",
-        fontsize=7,
-    )
+    dots = expl.hierarchy.n_points > 0
+    fill = "triangle (total of area + 3 angles)"
+    if dots:
+        fill = "triangle or landmark dot (total of its features)"
+    cbar.set_label(f"{what} per {fill}, {expl.space} space, square-root scale", fontsize=7)
     cbar.ax.tick_params(labelsize=6)
     faces = "each class's own faces" if over == "class" else "all faces"
     direction = " (red: toward the class, blue: away)" if signed else ""
     fig.suptitle(
         f"{what}{direction} over {faces}: triangles filled by their total, edges drawn by "
-        "their strain's value; one scale for all panels" + coalition_note(expl),
+        "their strain's value"
+        + (";\nlandmark dots by their aligned coordinates' total" if dots else "")
+        + "; one scale for all panels"
+        + coalition_note(expl),
         fontsize=8,
     )
     return fig
@@ -270,7 +283,10 @@ def write_explanation(
         if not sums_only:
             sides = side_table(expl, n_boot=n_boot, seed=seed)
             sides.to_csv(tmp / "region_sides.csv", index=False, float_format="%.6g")
-            for kind, name in (("triangle", "triangles.csv"), ("edge", "edges.csv")):
+            kinds = [("triangle", "triangles.csv"), ("edge", "edges.csv")]
+            if expl.hierarchy.n_points:
+                kinds.append(("point", "points.csv"))
+            for kind, name in kinds:
                 part = elements[elements["element"] == kind]
                 part.to_csv(tmp / name, index=False, float_format="%.6g")
         written = []

@@ -2,7 +2,12 @@
 
 Triangles are filled by the summed SHAP value of their four features (area
 and three angles) and edges drawn with a width that grows with the SHAP
-value of their strain; region borders are dashed and named. Importance
+value of their strain; region borders are dashed and named. A run fitted
+with the aligned landmark coordinates (``extract --coords aligned``) has one
+more kind of element, the landmark *point*: each is drawn as a dot at the
+landmark, filled on the triangles' colour scale with the summed SHAP value of
+its coordinates (``lateral`` and ``vertical``; the midline points have only
+the vertical one). Importance
 (mean |SHAP|) uses the sequential, colour-blind-safe ``cividis`` map; signed
 values use the diverging ``RdBu_r`` (red pushes toward the class, blue away),
 centred on zero.
@@ -16,6 +21,7 @@ from ..mesh import Mesh
 from ._shap_bars import coalition_note
 
 __all__ = [
+    "element_statistics",
     "element_summary",
     "plot_contrast_map",
     "plot_face_shap",
@@ -110,8 +116,10 @@ def plot_shap_mesh(
     edge_label: str = "edge strain",
     label_regions: bool = True,
     alpha: float = 0.9,
+    point_values: np.ndarray | None = None,
+    point_label: str = "landmark: its coordinates' total",
 ):
-    """Draw per-triangle and per-edge values on a mesh.
+    """Draw per-triangle, per-edge and (optionally) per-landmark values on a mesh.
 
     Parameters
     ----------
@@ -145,6 +153,12 @@ def plot_shap_mesh(
         Write region names on the map.
     alpha : float, default=0.9
         Opacity of the triangle fill.
+    point_values : ndarray of shape (n_points,), optional
+        Values of the landmark points (the aligned coordinates' total): each
+        finite one is drawn as a dot at its landmark, filled on the same
+        colour scale as the triangles (NaN: not drawn).
+    point_label : str
+        What the dots show, for the legend.
 
     Returns
     -------
@@ -160,13 +174,19 @@ def plot_shap_mesh(
     tri = np.asarray(triangle_values, dtype=float)
     if tri.shape != (mesh.n_triangles,):
         raise ValueError(f"triangle_values has shape {tri.shape}; expected ({mesh.n_triangles},)")
+    dots = None
+    if point_values is not None:
+        dots = np.asarray(point_values, dtype=float)
+        if dots.shape != (len(pts),):
+            raise ValueError(f"point_values has shape {dots.shape}; expected ({len(pts)},)")
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.4, 4.4), layout="constrained")
     else:
         fig = ax.figure
     if image is not None:
         ax.imshow(image, cmap="gray" if np.ndim(image) == 2 else None, vmin=0, vmax=255)
-    norm = shap_norm(vmax if vmax is not None else _top(tri), signed=signed, scale=scale)
+    both = tri if dots is None else np.concatenate([tri, dots[np.isfinite(dots)]])
+    norm = shap_norm(vmax if vmax is not None else _top(both), signed=signed, scale=scale)
     polys = PolyCollection(
         pts[mesh.triangles],
         array=tri,
@@ -213,6 +233,32 @@ def plot_shap_mesh(
             segments[borders], colors="0.1", linewidths=0.8, linestyles=(0, (3, 2)), zorder=4
         )
     )
+    if dots is not None and np.isfinite(dots).any():
+        at = np.flatnonzero(np.isfinite(dots))
+        ax.scatter(
+            pts[at, 0],
+            pts[at, 1],
+            c=dots[at],
+            cmap=shap_cmap(signed),
+            norm=norm,
+            s=16,
+            marker="o",
+            edgecolors="0.1",
+            linewidths=0.5,
+            zorder=6,
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="none",
+                markerfacecolor="white",
+                markeredgecolor="0.1",
+                markersize=4,
+                label=point_label,
+            )
+        )
     if label_regions:
         halo = [patheffects.withStroke(linewidth=2, foreground="white")]
         for region, (x, y) in _label_positions(mesh, pts).items():
@@ -255,9 +301,23 @@ def plot_shap_mesh(
     return fig
 
 
-def _element_split(expl, element_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = expl.mesh.n_triangles
-    return element_values[:t], element_values[t : t + expl.mesh.n_edges]
+def _element_split(expl, element_values: np.ndarray):
+    """Triangle, edge and point (None without coordinate features; NaN: a point without any)."""
+    t, e = expl.mesh.n_triangles, expl.mesh.n_edges
+    hier = expl.hierarchy
+    points = None
+    if hier.n_points:
+        points = np.array(element_values[t + e : t + e + hier.n_points], dtype=float)
+        counts = hier.elements["n_features"].to_numpy()[t + e : t + e + hier.n_points]
+        points[counts == 0] = np.nan
+    return element_values[:t], element_values[t : t + e], points
+
+
+def _fill_label(expl, what: str) -> str:
+    """Colour-bar label: what the triangles (and dots) are filled with."""
+    if expl.hierarchy.n_points:
+        return f"{what} per triangle or landmark dot (total of its features)"
+    return f"{what} per triangle (total of area + 3 angles)"
 
 
 def _space(expl) -> str:
@@ -277,6 +337,24 @@ def element_summary(
     n_faces : int
         Faces averaged over.
     """
+    tri, edge, _, n = element_statistics(expl, cls, signed=signed, over=over)
+    return tri, edge, n
+
+
+def element_statistics(
+    expl, cls: str, *, signed: bool = False, over: str = "all"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
+    """:func:`element_summary` with the landmark points of a run with aligned coordinates.
+
+    Returns
+    -------
+    triangles : ndarray of shape (n_triangles,)
+    edges : ndarray of shape (n_edges,)
+    points : ndarray of shape (68,) or None
+        Statistic of each point's total (its aligned coordinates; NaN for a
+        point without any); None when the run has no coordinate features.
+    n_faces : int
+    """
     k = expl.class_index(cls)
     rows = np.arange(expl.n_faces) if over == "all" else np.flatnonzero(expl.labels == cls)
     ev = expl.element_values()[rows, :, k]
@@ -285,8 +363,8 @@ def element_summary(
         stat = np.zeros(ev.shape[1])
     else:
         stat = ev.mean(axis=0) if signed else np.abs(ev).mean(axis=0)
-    tri, edge = _element_split(expl, stat)
-    return tri, edge, len(ev)
+    tri, edge, points = _element_split(expl, stat)
+    return tri, edge, points, len(ev)
 
 
 def plot_region_map(
@@ -304,7 +382,9 @@ def plot_region_map(
     Triangles are filled with the mean over faces of the |SHAP| (or, with
     ``signed``, the signed SHAP) of each triangle's total (area + 3 angles);
     edges are drawn by the same statistic of their strain's SHAP value;
-    region borders are dashed.
+    region borders are dashed. With aligned landmark coordinates, each
+    landmark is a dot filled with the same statistic of its coordinates'
+    total, on the triangles' colour scale.
 
     Parameters
     ----------
@@ -324,17 +404,18 @@ def plot_region_map(
     -------
     fig : matplotlib Figure
     """
-    tri, edge, n = element_summary(expl, cls, signed=signed, over=over)
+    tri, edge, points, n = element_statistics(expl, cls, signed=signed, over=over)
     what = "mean SHAP" if signed else "mean |SHAP|"
     faces = "all faces" if over == "all" else f"{cls} faces"
     options = {
-        "colorbar_label": f"{what} per triangle (total of area + 3 angles), {_space(expl)}",
+        "colorbar_label": f"{_fill_label(expl, what)}, {_space(expl)}",
         "edge_label": f"strain {what}",
         **kwargs,
     }
     return plot_shap_mesh(
         tri,
         edge,
+        point_values=points,
         mesh=expl.mesh,
         signed=signed,
         ax=ax,
@@ -368,16 +449,17 @@ def plot_contrast_map(expl, a: str, b: str, *, ax=None, **kwargs):
 
     diff, rows = contrast_values(expl, a, b)
     ev = np.abs(expl.hierarchy.to_elements(diff[:, :, None])[:, :, 0]).mean(axis=0)
-    tri, edge = _element_split(expl, ev)
+    tri, edge, points = _element_split(expl, ev)
     log_odds = expl.space in {"margin", "logit"}
     quantity = f"log-odds {a} vs {b}" if log_odds else f"f({a}) − f({b})"
+    where = "triangle and landmark dot" if points is not None else "triangle"
     options = {
         "title": f"{a} vs {b}: where the evidence differs ({len(rows)} faces)",
-        "colorbar_label": f"mean |SHAP of {quantity}| per triangle (total), {_space(expl)}",
+        "colorbar_label": f"mean |SHAP of {quantity}| per {where} (total), {_space(expl)}",
         "edge_label": "strain",
         **kwargs,
     }
-    return plot_shap_mesh(tri, edge, mesh=expl.mesh, ax=ax, **options)
+    return plot_shap_mesh(tri, edge, point_values=points, mesh=expl.mesh, ax=ax, **options)
 
 
 def plot_face_shap(
@@ -413,7 +495,7 @@ def plot_face_shap(
     """
     k = expl.predicted[face] if cls is None else expl.class_index(cls)
     ev = expl.hierarchy.to_elements(expl.values[face : face + 1, :, k : k + 1])[0, :, 0]
-    tri, edge = _element_split(expl, np.nan_to_num(ev))
+    tri, edge, points = _element_split(expl, np.nan_to_num(ev))
     if landmarks is None:
         image = None
     where = "photo" if image is not None else "landmarks" if landmarks is not None else "template"
@@ -421,10 +503,18 @@ def plot_face_shap(
         "alpha": 0.55 if image is not None else 0.9,
         "label_regions": landmarks is None,
         "title": f"{expl.ids[face]} ({where}): SHAP for {expl.classes[k]}",
-        "colorbar_label": f"SHAP per triangle (total of area + 3 angles), {_space(expl)}",
+        "colorbar_label": f"{_fill_label(expl, 'SHAP')}, {_space(expl)}",
         "edge_label": "strain |SHAP|",
         **kwargs,
     }
     return plot_shap_mesh(
-        tri, edge, mesh=expl.mesh, shape=landmarks, image=image, signed=True, ax=ax, **options
+        tri,
+        edge,
+        point_values=points,
+        mesh=expl.mesh,
+        shape=landmarks,
+        image=image,
+        signed=True,
+        ax=ax,
+        **options,
     )

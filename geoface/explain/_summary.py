@@ -21,6 +21,11 @@ global SHAP importance) or only the faces labelled with the class
 (``over="class"``). 95 % confidence intervals come from a bootstrap over
 subjects (whole subjects are resampled, as the faces of one subject are not
 independent), with the percentile method.
+
+The aligned landmark coordinates (``extract --coords aligned``) are features
+like the others here: each counts towards its point's region (and side), as
+the feature map places it, so a region's total is that of its mesh features
+and its points' coordinates.
 """
 
 from __future__ import annotations
@@ -134,7 +139,10 @@ def region_table(
 
 
 def element_table(expl: Explanation, *, over: str = "all") -> pd.DataFrame:
-    """Importance of each triangle and edge for each class.
+    """Importance of each triangle and edge (and landmark point) for each class.
+
+    A run with the aligned landmark coordinates also has one row per landmark
+    point (``element`` ``point``): the total of its coordinates.
 
     Returns
     -------
