@@ -170,3 +170,54 @@ def test_bad_input_is_one_line(inside, capsys, tmp_path):
     code, _, err = run(capsys, "explain", "nowhere", "--out", tmp_path / "g")
     assert code == 2 and "not a geoface run directory" in err
     assert not any((tmp_path / x).exists() for x in "abcdefg")
+
+
+def test_explain_a_run_fitted_with_aligned_coordinates(tmp_path, capsys):
+    """extract --coords aligned → fit → explain, per feature and as region sums only."""
+    from geoface.cluster import thread_budget
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        steps = [
+            ("simulate", "--out", "sim", "--subjects", 6, "--takes", 1, "--no-images"),
+            ("extract", "sim/landmarks.csv", "--out", "features.csv", "--coords", "aligned"),
+            ("split", "features.csv", "--folds", 3, "--out", "splits.csv"),
+            ("fit", "features.csv", "--model", "xgb", "--splits", "splits.csv", "--out",
+             "runs/xgb", "--bootstrap", 100, "--quiet"),
+        ]  # fmt: skip
+        with thread_budget(1):  # one thread: the machine's cores are shared
+            for step in steps:
+                assert main([str(a) for a in step]) == 0, step
+            code, _, err = run(
+                capsys, "explain", "runs/xgb", "--out", "ex", "--bootstrap", 0,
+                "--figures", "maps", "faces", "--faces", "s001_happy_1", "--threads", 1,
+            )  # fmt: skip
+            assert code == 0, err
+            code, _, err = run(
+                capsys, "explain", "runs/xgb", "--out", "ex_sums", "--region-sums-only",
+                "--bootstrap", 0, "--threads", 1,
+            )  # fmt: skip
+            assert code == 0, err
+    finally:
+        os.chdir(cwd)
+    folder = tmp_path / "ex"
+    info = json.loads((folder / "explain.json").read_text())
+    assert info["feature_kinds"]["mesh"] == 602 and info["feature_kinds"]["coords"] == 126
+    with np.load(folder / "shap_values.npz", allow_pickle=False) as z:
+        assert z["values"].shape == (42, 728, 7) and z["feature_names"][-1] == "pt_67_vertical"
+    assert len(pd.read_csv(folder / "points.csv")) == 7 * 68
+    regions = pd.read_csv(folder / "regions.csv")
+    assert regions.groupby(["class", "over"])["n_features"].sum().unique().tolist() == [728]
+    sides = pd.read_csv(folder / "region_sides.csv")
+    assert sides["bilateral"].notna().all()
+    for name in ("region_maps", "region_map_happy", "face_s001_happy_1"):
+        assert (folder / "figures" / f"{name}.png").stat().st_size > 10_000, name
+    sums = tmp_path / "ex_sums"
+    assert json.loads((sums / "explain.json").read_text())["feature_kinds"]["coords"] == 126
+    by_sums = pd.read_csv(sums / "regions.csv")
+    pd.testing.assert_frame_equal(
+        by_sums[["class", "region", "over", "n_features"]],
+        regions[["class", "region", "over", "n_features"]],
+    )
+    np.testing.assert_allclose(by_sums["mean_abs_total"], regions["mean_abs_total"], rtol=1e-5)
