@@ -228,3 +228,12 @@ def test_bilateral_summary_is_symmetric_for_a_mirror_symmetric_model(table):
     shared = bilateral_values(values, expl.hierarchy.mirror)
     np.testing.assert_allclose(shared.sum(axis=1), values.sum(axis=1), atol=1e-10)
     np.testing.assert_allclose(shared[:, p], shared, atol=1e-12)
+
+
+def test_partition_explainer_groups_each_points_coordinates(run_dir, table):
+    part = explain_run(
+        run_dir, table, explainer="partition", max_rows=2, background=3, max_evals=30, n_jobs=1
+    )
+    assert part.values.shape == (2, 728, len(CLASSES)) and part.space == "probability"
+    assert part.info["additivity_max_error"] < 1e-6
+    np.testing.assert_allclose(part.region_values().sum(axis=1) + part.base_values, part.output)
