@@ -6,9 +6,10 @@ Usage::
         [--cache DIR] [--folds 10] [--seed 0] [--bootstrap 1000]
         [--only NAME ...] [--jobs N] [--resnet] [--resnet-size 64] [--resnet-epochs 8]
 
-Landmarks are detected once with dlib (``geoface extract --landmarker dlib``)
-and kept in ``--cache`` (``landmarks.csv``, outside the project); later runs
-reuse them, so everything after the first run costs only model fits. The
+Landmarks are detected once with dlib (``geoface extract --landmarker dlib``;
+the ``single-fit`` rows also with ``--no-mirror-average``) and kept in
+``--cache`` (``landmarks.csv``, outside the project); later runs reuse them,
+so everything after the first run costs only model fits. The
 folds are what ``geoface split --folds 10`` makes (grouped by subject,
 stratified by label, seed 0) and every configuration uses them.
 
@@ -49,6 +50,7 @@ class Config:
     mirror: bool | None = None  # None: the model's default (ModelSpec.mirror)
     block: str = "mesh"  # mesh | coords | mesh+coords | strains: which feature columns
     select: int = 0  # keep the k features of largest univariate F, chosen in each training fold
+    landmarks: str = "default"  # default | single-fit (extract --no-mirror-average)
 
 
 SM = "subject-mean"
@@ -64,6 +66,19 @@ CONFIGS = [
     Config("ensemble: default command", "ensemble", SM),
     Config("rf: default command", "rf", SM),
     Config("svm-linear: default command", "svm-linear", SM),
+    # landmarks fitted once (--no-mirror-average), the default before mirror averaging
+    Config("xgb: single-fit landmarks", "xgb", SM, landmarks="single-fit"),
+    Config("svm: single-fit landmarks", "svm", SM, landmarks="single-fit"),
+    Config("logreg: single-fit landmarks", "logreg", SM, landmarks="single-fit"),
+    Config("ensemble: single-fit landmarks", "ensemble", SM, landmarks="single-fit"),
+    Config("rf: single-fit landmarks", "rf", SM, landmarks="single-fit"),
+    Config("svm-linear: single-fit landmarks", "svm-linear", SM, landmarks="single-fit"),
+    Config(
+        "svm: 6 emotions, first-frame, single-fit landmarks",
+        "svm",
+        "first-frame",
+        landmarks="single-fit",
+    ),
     # each lever alone, from the previous defaults
     Config("xgb: previous default (no mirror)", "xgb", SM, mirror=False),
     Config("svm: previous default (C=1, no mirror)", "svm", SM, PREV_SVM, mirror=False),
@@ -152,15 +167,16 @@ OLD_PARAMS = {
 }
 
 
-def landmarks_table(data: Path, cache: Path) -> pd.DataFrame:
+def landmarks_table(data: Path, cache: Path, *, single_fit: bool = False) -> pd.DataFrame:
     """The dlib landmarks of every image, as ``geoface extract`` gives them today.
 
     Detection is cached in ``cache/landmark-cache``, keyed by each image's content and
     the landmarker's options, so a rerun reuses it while a changed default detects again.
+    ``single_fit``: each face fitted once (``--no-mirror-average``).
     """
     import subprocess
 
-    csv = cache / "landmarks.csv"
+    csv = cache / ("landmarks-single-fit.csv" if single_fit else "landmarks.csv")
     cache.mkdir(parents=True, exist_ok=True)
     print(f"landmarks with dlib (cached in {cache / 'landmark-cache'}) → {csv}", flush=True)
     cmd = [
@@ -178,6 +194,7 @@ def landmarks_table(data: Path, cache: Path) -> pd.DataFrame:
         "--cache",
         str(cache / "landmark-cache"),
         "--quiet",
+        *(["--no-mirror-average"] if single_fit else []),
     ]
     subprocess.run(cmd, check=True)
     return pd.read_csv(csv, dtype={"id": str})
@@ -223,7 +240,7 @@ def evaluate(cfg: Config, tables, fold_of, seed: int, n_boot: int) -> dict:
     from geoface.features import feature_mirror
     from geoface.models import cross_validate, get_model_spec, prepare_data
 
-    table = tables[cfg.features]
+    table = tables[cfg.landmarks][cfg.features]
     data = prepare_data(table, target="label", group="subject")
     fold = fold_of(data.ids)
     cols = block_columns(table.feature_names, cfg.block)
@@ -347,18 +364,26 @@ def main() -> int:
         registry._n_jobs = lambda: args.jobs
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache or Path(tmp)
-        lm = landmarks_table(args.data, cache)
-        tables = build_features(lm)
+        selected = [
+            cfg for cfg in CONFIGS if not args.only or any(s in cfg.name for s in args.only)
+        ]
+        tables = {"default": build_features(landmarks_table(args.data, cache))}
+        if any(cfg.landmarks == "single-fit" for cfg in selected):
+            tables["single-fit"] = build_features(
+                landmarks_table(args.data, cache, single_fit=True)
+            )
         splits = make_splits(
-            tables["absolute"].frame,
+            tables["default"]["absolute"].frame,
             group="subject",
             target="label",
             folds=args.folds,
             seed=args.seed,
         )
-        n_subj = tables["absolute"].frame["subject"].nunique()
+        faces = tables["default"]["absolute"].frame
+        n_subj = faces["subject"].nunique()
         print(
-            f"CK+ development half: {len(lm)} faces of {n_subj} subjects, dlib landmarks, "
+            f"CK+ development half: {len(faces)} faces of {n_subj} subjects, dlib landmarks "
+            "(mirror-averaged), "
             f"{args.folds} subject-grouped folds (seed {args.seed}); balanced accuracy with "
             f"its 95% subject-bootstrap CI ({args.bootstrap} replicates)\n"
         )
@@ -368,13 +393,11 @@ def main() -> int:
         )
         print(f"|{'-' * 52}|{'-' * 5}|{'-' * 24}|{'-' * 7}|{'-' * 7}|{'-' * 9}|")
         rows = {}
-        for cfg in CONFIGS:
-            if args.only and not any(s in cfg.name for s in args.only):
-                continue
+        for cfg in selected:
             rows[cfg.name] = evaluate(cfg, tables, splits.fold_of, args.seed, args.bootstrap)
             print_row(rows[cfg.name])
         if args.resnet:
-            run_resnet(args, tables["absolute"], splits, rows, Path(tmp))
+            run_resnet(args, tables["default"]["absolute"], splits, rows, Path(tmp))
     return 0
 
 

@@ -135,6 +135,7 @@ def child(argv: list[str]) -> None:
         batch_size=args["batch_size"],
         every=args["every"],
         redetect_every=args["redetect_every"],
+        mirror_average=args["mirror_average"],
         segment_frames=args["segment_frames"],
         cache=args["cache"],
         workers=1,
@@ -179,6 +180,7 @@ def run_case(video: Path, work: Path, name: str, args, every: int | None) -> dic
         "batch_size": args.batch_size,
         "every": every,
         "redetect_every": args.redetect_every,
+        "mirror_average": args.mirror_average,
         "segment_frames": args.segment_frames,
         "processes": args.processes,
     }
@@ -270,6 +272,12 @@ def main() -> None:
         default=None,
         help="default 256; 32 for fan (segments advance in lockstep, --batch-size at a time: "
         "shorter segments give full batches on a short video)",
+    )
+    parser.add_argument(
+        "--mirror-average",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="dlib: average each fit with the mirrored face's (default: the backend's, on)",
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep videos and tables here")
     args = parser.parse_args()

@@ -104,7 +104,7 @@ def extract_images(
     detect_side: int | None = None,
     min_size: int = 32,
     max_pixels: int | None = None,
-    mirror_average: bool = False,
+    mirror_average: bool | None = None,
     upsample: int | None = None,
     relative: str = "auto",
     relative_by: str = "subject",

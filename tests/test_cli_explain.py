@@ -189,11 +189,12 @@ def test_explain_a_run_fitted_with_aligned_coordinates(tmp_path, capsys):
         with thread_budget(1):  # one thread: the machine's cores are shared
             for step in steps:
                 assert main([str(a) for a in step]) == 0, step
-            code, _, err = run(
+            code, out, err = run(
                 capsys, "explain", "runs/xgb", "--out", "ex", "--bootstrap", 0,
                 "--figures", "maps", "faces", "--faces", "s001_happy_1", "--threads", 1,
             )  # fmt: skip
             assert code == 0, err
+            assert "126 aligned landmark coordinates" in out + err  # the summary says so
             code, _, err = run(
                 capsys, "explain", "runs/xgb", "--out", "ex_sums", "--region-sums-only",
                 "--bootstrap", 0, "--threads", 1,

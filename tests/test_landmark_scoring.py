@@ -142,8 +142,8 @@ def test_mirror_average_is_exactly_mirror_symmetric():
     w = img.shape[1]
     flipped = np.ascontiguousarray(img[:, ::-1])
     fbox = np.array([[w - 1 - box[0, 2], box[0, 1], w - 1 - box[0, 0], box[0, 3]]])
-    plain = DlibLandmarker(detector="none", upsample=0)
-    averaged = DlibLandmarker(detector="none", mirror_average=True, upsample=0)
+    plain = DlibLandmarker(detector="none", mirror_average=False, upsample=0)
+    averaged = DlibLandmarker(detector="none", upsample=0)  # averaging is the default
     a = averaged.fit([img], [box])[0][0]
     b = averaged.fit([flipped], [fbox])[0][0]
     b[:, 0] = w - 1 - b[:, 0]
@@ -156,10 +156,22 @@ def test_mirror_average_is_exactly_mirror_symmetric():
     # upsampling: a quarter-size image fitted at 200 px lands near the full-size fit
     small = cv2.resize(img, (w // 4, img.shape[0] // 4), interpolation=cv2.INTER_AREA)
     sbox = (box + 0.5) / 4 - 0.5
-    up = DlibLandmarker(detector="none", upsample=200).fit([small], [sbox])[0][0]
+    up_plain = DlibLandmarker(detector="none", mirror_average=False, upsample=200)
+    up = up_plain.fit([small], [sbox])[0][0]
     iod = np.linalg.norm(p[45] - p[36]) / 4
     assert np.linalg.norm(up - ((p + 0.5) / 4 - 0.5), axis=1).mean() / iod < 0.05
     assert not np.allclose(up, np.round(up))  # sub-pixel coordinates
+    # upsampled and averaged: the flipped crop's fit maps back onto the same face; the
+    # fit is mirror-symmetric up to the crop's whole-pixel bounds
+    up_avg = DlibLandmarker(detector="none", upsample=200)
+    ua = up_avg.fit([small], [sbox])[0][0]
+    sw = small.shape[1]
+    fsmall = np.ascontiguousarray(small[:, ::-1])
+    fsbox = np.array([[sw - 1 - sbox[0, 2], sbox[0, 1], sw - 1 - sbox[0, 0], sbox[0, 3]]])
+    ub = up_avg.fit([fsmall], [fsbox])[0][0]
+    ub[:, 0] = sw - 1 - ub[:, 0]
+    assert np.linalg.norm(ub[MIRROR_PERMUTATION] - ua, axis=1).mean() / iod < 0.01
+    assert np.linalg.norm(ua - ((a + 0.5) / 4 - 0.5), axis=1).mean() / iod < 0.05
     with pytest.raises(GeofaceError, match=r"upsample=-1 is not a whole number"):
         DlibLandmarker(upsample=-1)
 

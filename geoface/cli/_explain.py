@@ -182,6 +182,9 @@ def summary_lines(expl, regions, over: str = "all") -> list[str]:
         f"  additivity: |Σ SHAP + base − model output| ≤ {info['additivity_max_error']:.2g}; "
         f"{info['timings_seconds']['total']:.1f} s",
     ]
+    kinds = info.get("feature_kinds") or {}
+    if kinds.get("coords"):  # say so when more than the mesh was explained
+        lines.append(f"  features: {kinds['summary']}")
     if info["explainer"] == "partition":
         cost = info["cost"]
         lines.append(

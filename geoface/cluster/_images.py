@@ -271,7 +271,7 @@ def extract_images_on_cluster(
         else str(Path(options["weights_dir"]).resolve()),
         "batch_size": options.get("batch_size"),
         "detect_side": options.get("detect_side"),
-        "mirror_average": bool(options.get("mirror_average", False)),
+        "mirror_average": options.get("mirror_average"),
         "upsample": options.get("upsample"),
     }
     if options.get("landmarks_file") is not None or lm_options["name"] == "file":

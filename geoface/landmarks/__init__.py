@@ -4,6 +4,7 @@ detection on images (face-alignment FAN, dlib, or files that already exist)."""
 from ._backends import FaceDetector, Faces, Landmarker, WholeImageDetector
 from ._cache import LandmarkCache
 from ._dlib import (
+    DLIB_MIRROR_AVERAGE,
     DLIB_MODEL_FILE,
     DLIB_UPSAMPLE,
     DlibLandmarker,
@@ -66,6 +67,7 @@ from ._sources import (
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DETECTORS",
+    "DLIB_MIRROR_AVERAGE",
     "DLIB_MODEL_FILE",
     "DLIB_UPSAMPLE",
     "FAN_WEIGHT_FILES",

@@ -24,6 +24,7 @@ from .._threads import current_threads
 from ._backends import FaceDetector, Landmarker
 
 __all__ = [
+    "DLIB_MIRROR_AVERAGE",
     "DLIB_MODEL_FILE",
     "DLIB_UPSAMPLE",
     "DlibLandmarker",
@@ -35,6 +36,10 @@ __all__ = [
 #: Faces smaller than this (pixels, longer side of the detected box) are fitted
 #: upsampled to it by default (see :class:`DlibLandmarker`).
 DLIB_UPSAMPLE = 200
+
+#: Whether the fit is averaged with that of the mirrored face by default (see
+#: :class:`DlibLandmarker`).
+DLIB_MIRROR_AVERAGE = True
 
 #: The 68-point shape predictor's file name inside ``face_recognition_models/models``.
 DLIB_MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
@@ -211,13 +216,16 @@ class DlibLandmarker(Landmarker):
         Tight-crop fallback (see :class:`~geoface.landmarks.Landmarker`).
     model_path : path, optional
         Another dlib 68-point model file.
-    mirror_average : bool, default=False
-        Also fit the horizontally flipped image, map its points back
-        (un-flip, then relabel through the 68-point mirror permutation) and
-        average the two fits. It doubles the fitting time; on HELEN it
-        lowered the error of ~100-pixel faces a little (median NME -0.0008)
-        and not measurably that of larger ones, so it is off by default (see
-        the README's "Landmark quality, measured").
+    mirror_average : bool, default=True
+        Also fit the horizontally flipped face (the same, possibly upsampled,
+        crop flipped), map its points back (un-flip, then relabel through the
+        68-point mirror permutation) and average the two fits. The shape
+        predictor's errors are partly left/right asymmetric; averaging cancels
+        that part. On HELEN it lowered the error of ~100-pixel faces a little
+        (median NME -0.0008); on the 128-pixel CK+ crops it raised the
+        balanced accuracy of every model (RBF SVM 0.896 → 0.929; see the
+        README's "Real faces"). It doubles the shape predictor's time (not
+        the detector's); ``False`` fits the face once.
     upsample : int, default=200
         Faces whose detected box is smaller than this many pixels are fitted
         on a crop around them resized (bicubic) so that the box is this
@@ -239,7 +247,7 @@ class DlibLandmarker(Landmarker):
         n_jobs: int | None = None,
         fallback: bool = True,
         model_path: str | os.PathLike | None = None,
-        mirror_average: bool = False,
+        mirror_average: bool = DLIB_MIRROR_AVERAGE,
         upsample: int = DLIB_UPSAMPLE,
     ):
         from ._registry import make_detector
@@ -271,12 +279,19 @@ class DlibLandmarker(Landmarker):
         rect = self._rect(round(x0), round(y0), round(x1), round(y1))
         return np.array([(p.x, p.y) for p in self._predictor(img, rect).parts()], dtype=float)
 
-    def _fit_box(self, img: np.ndarray, box) -> np.ndarray:
-        """Fit one face, on an upsampled crop when it is smaller than ``upsample``."""
+    def _fit_region(self, img: np.ndarray, box) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The image to fit ``box`` on, the box in its pixels and the map back.
+
+        Faces smaller than ``upsample`` are fitted on a crop around them resized
+        (bicubic) so that the box is ``upsample`` pixels; others on the image itself.
+        Returns ``(region, box, (scale_x, scale_y, x0, y0))``: a point ``p`` of the
+        region is ``(p + 0.5) / scale - 0.5 + origin`` in the image (pixel centres).
+        """
         x0, y0, x1, y1 = (float(v) for v in box)
         side = max(x1 - x0, y1 - y0, 1.0)
+        identity = np.array([1.0, 1.0, 0.0, 0.0])
         if not self.upsample or side >= self.upsample:
-            return self._predict(img, (x0, y0, x1, y1))
+            return img, np.array([x0, y0, x1, y1]), identity
         import cv2
 
         h, w = img.shape[:2]
@@ -284,7 +299,7 @@ class DlibLandmarker(Landmarker):
         cx0, cy0 = max(0, int(np.floor(x0 - margin))), max(0, int(np.floor(y0 - margin)))
         cx1, cy1 = min(w, int(np.ceil(x1 + margin)) + 1), min(h, int(np.ceil(y1 + margin)) + 1)
         if cx1 <= cx0 or cy1 <= cy0:  # a box outside the image: fit it as it is
-            return self._predict(img, (x0, y0, x1, y1))
+            return img, np.array([x0, y0, x1, y1]), identity
         crop = img[cy0:cy1, cx0:cx1]
         scale = self.upsample / side
         size = (max(1, round((cx1 - cx0) * scale)), max(1, round((cy1 - cy0) * scale)))
@@ -293,21 +308,29 @@ class DlibLandmarker(Landmarker):
         # pixel centres: x_big + 0.5 = (x - cx0 + 0.5) * fx
         to_big = np.array([fx, fy, fx, fy])
         offset = np.array([cx0, cy0, cx0, cy0], dtype=float)
-        pts = self._predict(big, (np.array([x0, y0, x1, y1]) - offset + 0.5) * to_big - 0.5)
-        pts[:, 0] = (pts[:, 0] + 0.5) / fx - 0.5 + cx0
-        pts[:, 1] = (pts[:, 1] + 0.5) / fy - 0.5 + cy0
-        return pts
+        return (
+            big,
+            (np.array([x0, y0, x1, y1]) - offset + 0.5) * to_big - 0.5,
+            (np.array([fx, fy, float(cx0), float(cy0)])),
+        )
 
     def _fit_face(self, img: np.ndarray, box) -> np.ndarray:
-        pts = self._fit_box(img, box)
-        if not self.mirror_average:
-            return pts
-        w = img.shape[1]
-        x0, y0, x1, y1 = box
-        flipped = np.ascontiguousarray(img[:, ::-1])
-        back = self._fit_box(flipped, (w - 1 - x1, y0, w - 1 - x0, y1))
-        back[:, 0] = w - 1 - back[:, 0]
-        return 0.5 * (pts + back[MIRROR_PERMUTATION])
+        """Fit one face (upsampled when small; averaged with its mirror fit when asked)."""
+        region, rbox, (fx, fy, ox, oy) = self._fit_region(img, box)
+        pts = self._predict(region, rbox)
+        if self.mirror_average:
+            # the same region flipped: the box flipped with it, the points flipped back
+            # and relabelled through the mirror permutation (left eye ↔ right eye …)
+            w = region.shape[1]
+            x0, y0, x1, y1 = rbox
+            back = self._predict(
+                np.ascontiguousarray(region[:, ::-1]), (w - 1 - x1, y0, w - 1 - x0, y1)
+            )
+            back[:, 0] = w - 1 - back[:, 0]
+            pts = 0.5 * (pts + back[MIRROR_PERMUTATION])
+        pts[:, 0] = (pts[:, 0] + 0.5) / fx - 0.5 + ox
+        pts[:, 1] = (pts[:, 1] + 0.5) / fy - 0.5 + oy
+        return pts
 
     def fit(self, images: Sequence[np.ndarray], boxes: Sequence[np.ndarray]) -> list[np.ndarray]:
         out = []

@@ -86,7 +86,7 @@ def make_landmarker(
     fallback: bool = True,
     table: str | os.PathLike | None = None,
     allow_download: bool | None = None,
-    mirror_average: bool = False,
+    mirror_average: bool | None = None,
     upsample: int | None = None,
 ) -> Landmarker:
     """Build a landmark backend by name.
@@ -112,8 +112,9 @@ def make_landmarker(
         was asked for explicitly.
     mirror_average, upsample
         Landmark denoising of the ``dlib`` backend (see
-        :class:`~geoface.landmarks.DlibLandmarker`; ``upsample=None`` is its
-        default, 200 px); asking another backend for them is an error.
+        :class:`~geoface.landmarks.DlibLandmarker`; ``None`` is its default:
+        mirror averaging on, upsampling to 200 px); asking another backend for
+        them is an error.
 
     Returns
     -------
@@ -152,7 +153,8 @@ def make_landmarker(
             "add --landmarker dlib or leave them out"
         )
     if name == "dlib":
-        options["mirror_average"] = mirror_average
+        if mirror_average is not None:
+            options["mirror_average"] = bool(mirror_average)
         if upsample is not None:
             options["upsample"] = upsample
     if name == "file":

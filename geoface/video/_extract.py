@@ -155,7 +155,7 @@ def extract_videos(
     detect_side: int | None = None,
     min_size: int = 32,
     max_pixels: int | None = None,
-    mirror_average: bool = False,
+    mirror_average: bool | None = None,
     upsample: int | None = None,
     relative: str = "none",
     relative_by: str = "subject",
@@ -326,7 +326,7 @@ def extract_videos(
         batch_size=batch_size,
         detect_side=detect_side,
         n_jobs=workers,
-        mirror_average=mirror_average or None,
+        mirror_average=mirror_average,
         upsample=upsample,
     )
     backend, spec = resolve_landmarker({"name": landmarker or "auto", **options})
