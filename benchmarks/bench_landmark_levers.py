@@ -63,9 +63,11 @@ def _variants(upsample: int):
     from geoface.landmarks import DlibLandmarker
 
     return {
-        "plain": DlibLandmarker(detector="none", upsample=0),
+        "plain": DlibLandmarker(detector="none", mirror_average=False, upsample=0),
         "mirror": DlibLandmarker(detector="none", mirror_average=True, upsample=0),
-        f"upsample {upsample}": DlibLandmarker(detector="none", upsample=upsample),
+        f"upsample {upsample}": DlibLandmarker(
+            detector="none", mirror_average=False, upsample=upsample
+        ),
         f"mirror + upsample {upsample}": DlibLandmarker(
             detector="none", mirror_average=True, upsample=upsample
         ),
@@ -150,8 +152,10 @@ def ckplus(data: Path, n: int, upsample: int) -> None:
     )
     print(f"{'variant':<24} {'L/R disagreement (NME) mean':>28} {'median':>8}")
     for name, lm in {
-        "plain": DlibLandmarker(detector="none", upsample=0),
-        f"upsample {upsample}": DlibLandmarker(detector="none", upsample=upsample),
+        "plain": DlibLandmarker(detector="none", mirror_average=False, upsample=0),
+        f"upsample {upsample}": DlibLandmarker(
+            detector="none", mirror_average=False, upsample=upsample
+        ),
     }.items():
         a = _fit_all(images, boxes, lm)
         b = _mirror_fit(images, boxes, lm)
