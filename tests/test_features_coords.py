@@ -135,7 +135,7 @@ def test_table_with_coords_relative_and_sidecars(sim, tmp_path):
         extract_table(sim.landmarks, meta.assign(pt_1=1.0))
 
 
-def test_cli_extract_coords_then_fit_mirror_augmented(tmp_path, capsys):
+def test_cli_extract_coords_then_fit_mirror_augmented(tmp_path):
     sim_dir = tmp_path / "sim"
     argv = ["simulate", "--out", str(sim_dir), "--subjects", "4", "--takes", "1", "--no-images"]
     assert main(argv) == 0
@@ -151,7 +151,9 @@ def test_cli_extract_coords_then_fit_mirror_augmented(tmp_path, capsys):
     assert main([*argv, "--bootstrap", "100", "--quiet"]) == 0
     run = json.loads((out / "run.json").read_text())
     assert "mirror" in json.dumps(run)
-    capsys.readouterr()
-    # explain does not map the coordinates to regions yet: a one-line refusal
-    assert main(["explain", str(out), "--out", str(tmp_path / "ex"), "--max-rows", "4"]) != 0
-    assert "--coords" in capsys.readouterr().err
+    # explain places each coordinate in its point's region (tests/test_explain_coords.py)
+    ex = tmp_path / "ex"
+    argv = ["explain", str(out), "--out", str(ex), "--max-rows", "4", "--no-figures"]
+    assert main([*argv, "--bootstrap", "0"]) == 0
+    kinds = json.loads((ex / "explain.json").read_text())["feature_kinds"]
+    assert kinds["mesh"] == 602 and kinds["coords"] == 126
