@@ -197,7 +197,7 @@ def test_dlib_on_helen_scores_in_its_measured_band(tmp_path, capsys):
     s = json.loads((out / "summary.json").read_text())
     truth, _ = read_landmark_input(HELEN)
     assert s["n_truth"] == len(truth) == 50
-    # measured (README, "Landmark quality"): median 0.0248, AUC 0.632, failures 4 %;
+    # measured (README, "Landmark quality"): median 0.0252, AUC 0.642, failures 4 %;
     # the bands are loose on purpose (other dlib builds, other detectors' boxes)
     assert 0.015 < s["nme_median"] < 0.04
     assert s["failure_rate"] < 0.15
