@@ -162,7 +162,7 @@ def _map_grid(expl, *, over: str, signed: bool, ncols: int = 4):
     import matplotlib.pyplot as plt
 
     from ._shap_bars import coalition_note
-    from ._shap_mesh import plot_region_map, shap_cmap, shap_norm
+    from ._shap_mesh import _fill_label, plot_region_map, shap_cmap, shap_norm
 
     n = len(expl.classes)
     ncols = min(ncols, n)
@@ -198,10 +198,7 @@ def _map_grid(expl, *, over: str, signed: bool, ncols: int = 4):
     sm = plt.cm.ScalarMappable(norm=shap_norm(vmax, signed=signed), cmap=shap_cmap(signed))
     cbar = fig.colorbar(sm, ax=axes.ravel().tolist(), shrink=0.6, aspect=30)
     dots = expl.hierarchy.n_points > 0
-    fill = "triangle (total of area + 3 angles)"
-    if dots:
-        fill = "triangle or landmark dot (total of its features)"
-    cbar.set_label(f"{what} per {fill}, {expl.space} space, square-root scale", fontsize=7)
+    cbar.set_label(f"{_fill_label(expl, what)}, {expl.space} space, square-root scale", fontsize=7)
     cbar.ax.tick_params(labelsize=6)
     faces = "each class's own faces" if over == "class" else "all faces"
     direction = " (red: toward the class, blue: away)" if signed else ""
